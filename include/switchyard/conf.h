@@ -1,0 +1,152 @@
+/*
+ * conf.h - the configuration of one generation, parsed from a libconfig
+ * file by a declarative key table (src/conf/conf_keys.c).  The same table
+ * drives parsing, defaults, bounds, -t, the JSON config dump and the check
+ * that every key is documented in switchyard.conf(5).  A struct sy_conf is
+ * immutable once loaded: a reload builds a new one and swaps it in; all of
+ * its memory lives in its arena and dies with it.
+ */
+#ifndef SWITCHYARD_CONF_H
+#define SWITCHYARD_CONF_H
+
+#include <regex.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "switchyard/core.h"
+
+enum sy_codec_type { SY_CODEC_AUTO, SY_CODEC_HTTP1, SY_CODEC_HTTP2 };
+
+struct sy_conf_direct_response {
+	int status;
+	char *body;		/* NULL: no body */
+	size_t body_len;
+};
+
+struct sy_conf_header_match {
+	int line;
+	char *name;		/* lower-cased */
+	char *exact_match;	/* exactly one of exact/prefix/regex/present */
+	char *prefix_match;
+	char *safe_regex;
+	bool present_match;
+	bool invert_match;
+	regex_t re;		/* compiled safe_regex (POSIX ERE, anchored) */
+};
+
+struct sy_conf_route {
+	int line;
+	/* match: exactly one of prefix, path, safe_regex */
+	char *prefix;
+	char *path;
+	char *safe_regex;
+	regex_t re;
+	struct sy_conf_header_match *headers;
+	unsigned nheaders;
+	/* action: direct_response for now (clusters come with proxying) */
+	bool has_direct_response;
+	struct sy_conf_direct_response direct_response;
+};
+
+struct sy_conf_vhost {
+	int line;
+	char *name;
+	char **domains;		/* lower-cased: "a.b", "*.b", "a.*", "*" */
+	unsigned ndomains;
+	struct sy_conf_route *routes;
+	unsigned nroutes;
+};
+
+struct sy_conf_http {
+	char *stat_prefix;
+	int codec_type;			/* enum sy_codec_type */
+	int64_t request_headers_timeout;	/* ms, 0 = none */
+	int64_t idle_timeout;		/* ms, connection idle */
+	int64_t stream_idle_timeout;	/* ms */
+	int max_request_headers_kb;
+	int max_headers_count;
+	struct sy_conf_vhost *virtual_hosts;
+	unsigned nvirtual_hosts;
+	uint32_t stats_base;		/* set by the master: first http.<prefix>.* index */
+};
+
+struct sy_conf_listener {
+	int line;
+	char *name;
+	char *address;		/* as written */
+	struct sockaddr_storage sa;
+	unsigned salen;
+	char *addr_label;	/* normalised "127.0.0.1:8080", used in stat names */
+	int backlog;
+	struct sy_conf_http http;
+	uint32_t stats_base;	/* set by the master: first listener.<addr>.* index */
+};
+
+struct sy_conf_log {
+	int level;		/* enum sy_log_level */
+	char *error_log;	/* NULL: syslog (daemon) or stderr (-f) */
+	char *access_log;	/* NULL: off */
+};
+
+struct sy_conf_admin {
+	char *socket;		/* NULL: no Unix socket */
+	int socket_mode;
+	char *address;		/* NULL: no TCP */
+	struct sockaddr_storage sa;
+	unsigned salen;
+	bool allow_remote;
+};
+
+struct sy_conf {
+	struct sy_arena arena;
+	char *path;
+	int workers;		/* resolved: "auto" -> CPUs */
+	bool workers_auto;
+	int worker_connections;
+	int64_t drain_timeout;	/* ms */
+	char *pid_file;
+	char *user;
+	char *group;
+	struct sy_conf_log log;
+	struct sy_conf_admin admin;
+	struct sy_conf_listener *listeners;
+	unsigned nlisteners;
+};
+
+/* One error: "file:line: reason". */
+struct sy_conf_error {
+	char *file;
+	int line;
+	char *msg;
+};
+
+struct sy_conf_errors {
+	struct sy_conf_error *v;
+	unsigned n, cap;
+	struct sy_arena arena;
+};
+
+void sy_conf_errors_init(struct sy_conf_errors *e);
+void sy_conf_errors_fini(struct sy_conf_errors *e);
+/* Print every error as "file:line: reason\n" to the stream (or log). */
+void sy_conf_errors_print(const struct sy_conf_errors *e, void *stdio_file);
+void sy_conf_errors_log(const struct sy_conf_errors *e, int level);
+
+/*
+ * Load and validate a file.  Returns a new config, or NULL with every
+ * error found appended to errs (parsing continues past the first one).
+ */
+struct sy_conf *sy_conf_load(const char *path, struct sy_conf_errors *errs);
+/* Same, from a string (tests); name is used as the file name in errors. */
+struct sy_conf *sy_conf_load_string(const char *text, const char *name, struct sy_conf_errors *errs);
+void sy_conf_free(struct sy_conf *c);
+
+/* Effective configuration as JSON (admin /config_dump, -T). 0 or -1. */
+int sy_conf_dump_json(const struct sy_conf *c, struct sy_buf *out);
+
+/* Every key path in the table, one per line ("listeners.http.idle_timeout"). */
+void sy_conf_print_keys(void *stdio_file);
+
+#endif

@@ -1,0 +1,65 @@
+/*
+ * stats_defs.h - every statistic, declared once.  Each scope lists its
+ * stats as X(type, name, help).  This table generates the index enums, the
+ * names registered in shared memory, the admin output (type and help for
+ * Prometheus) and the list checked against switchyard.conf(5)'s STATISTICS
+ * section.  Add a stat here and nowhere else.
+ */
+#ifndef SWITCHYARD_STATS_DEFS_H
+#define SWITCHYARD_STATS_DEFS_H
+
+/* server.<name> */
+#define SY_STATS_SERVER(X) \
+	X(GAUGE, live, "1 while the server is serving, 0 while draining") \
+	X(GAUGE, uptime, "seconds since the master started") \
+	X(GAUGE, workers, "worker processes of the current generation running") \
+	X(GAUGE, generation, "configuration generation, +1 per successful reload") \
+	X(COUNTER, reloads, "successful reloads") \
+	X(COUNTER, reload_failed, "reloads refused because the new configuration was invalid") \
+	X(COUNTER, worker_restarts, "workers respawned after dying unexpectedly")
+
+/* listener.<address>.<name> */
+#define SY_STATS_LISTENER(X) \
+	X(COUNTER, downstream_cx_total, "connections accepted") \
+	X(GAUGE, downstream_cx_active, "connections open")
+
+/* http.<stat_prefix>.<name> */
+#define SY_STATS_HTTP(X) \
+	X(COUNTER, downstream_cx_total, "connections") \
+	X(GAUGE, downstream_cx_active, "connections open") \
+	X(COUNTER, downstream_cx_http1_total, "HTTP/1.1 connections") \
+	X(GAUGE, downstream_cx_http1_active, "HTTP/1.1 connections open") \
+	X(COUNTER, downstream_cx_rx_bytes_total, "bytes received from clients") \
+	X(COUNTER, downstream_cx_tx_bytes_total, "bytes sent to clients") \
+	X(COUNTER, downstream_cx_protocol_error, "connections closed on a protocol error") \
+	X(COUNTER, downstream_cx_idle_timeout, "connections closed by idle_timeout") \
+	X(COUNTER, downstream_cx_drain_close, "connections closed because the worker was draining") \
+	X(COUNTER, downstream_cx_destroy, "connections closed") \
+	X(COUNTER, downstream_cx_upgrades_total, "connections upgraded (WebSocket and other upgrades)") \
+	X(GAUGE, downstream_cx_upgrades_active, "upgraded connections open") \
+	X(COUNTER, downstream_rq_total, "requests") \
+	X(COUNTER, downstream_rq_http1_total, "HTTP/1.1 requests") \
+	X(GAUGE, downstream_rq_active, "requests in progress") \
+	X(COUNTER, downstream_rq_1xx, "responses with a 1xx status") \
+	X(COUNTER, downstream_rq_2xx, "responses with a 2xx status") \
+	X(COUNTER, downstream_rq_3xx, "responses with a 3xx status") \
+	X(COUNTER, downstream_rq_4xx, "responses with a 4xx status") \
+	X(COUNTER, downstream_rq_5xx, "responses with a 5xx status") \
+	X(COUNTER, downstream_rq_header_timeout, "requests closed by request_headers_timeout")
+
+enum sy_stat_type { SY_STAT_COUNTER, SY_STAT_GAUGE };
+
+enum sy_stats_scope {
+	SY_SCOPE_SERVER,
+	SY_SCOPE_LISTENER,
+	SY_SCOPE_HTTP,
+	SY_SCOPE__N
+};
+
+#define SY_STAT_ENUM_(t, n, h) n,
+enum sy_stat_server { SY_STATS_SERVER(SY_STAT_ENUM_) SY_STAT_SERVER__N };
+enum sy_stat_listener { SY_STATS_LISTENER(SY_STAT_ENUM_) SY_STAT_LISTENER__N };
+enum sy_stat_http { SY_STATS_HTTP(SY_STAT_ENUM_) SY_STAT_HTTP__N };
+#undef SY_STAT_ENUM_
+
+#endif
