@@ -33,21 +33,34 @@ struct sy_admin_hooks {
 	void *arg;
 };
 
-/* A reply, built by sy_admin_handle; body is owned by the caller's buffer. */
+/*
+ * A reply, built by sy_admin_handle; body is owned by the caller's buffer
+ * (release it with sy_admin_reply_fini).  allow is the Allow header of a
+ * 405, NULL otherwise; content_type and allow are static strings.
+ */
 struct sy_admin_reply {
 	int status;
 	const char *content_type;
 	struct sy_buf body;
+	const char *allow;
 };
 
 /*
  * Answer one request (pure apart from reading stats and calling hooks):
- * method "GET"/"POST", target "/stats?filter=...&format=json".  Fills r;
- * 0, or -1 on ENOMEM.  Unknown path: 404; wrong method: 405; bad regex or
- * format: 400.
+ * method "GET"/"POST" ("HEAD" is answered as GET: the server drops the
+ * body), target "/stats?filter=...&format=json".  Overwrites r without
+ * reading it; 0, or -1 on ENOMEM (r then says 500 with an empty body).
+ * Unknown path: 404; wrong method: 405 with r->allow; bad regex, format or
+ * query encoding: 400.  Calls hooks->refresh before reading stats; hooks
+ * and any of its members may be NULL.
  */
 int sy_admin_handle(const struct sy_admin_hooks *hooks, const char *method,
     const char *target, struct sy_admin_reply *r);
+/* Give back the reply's body.  r may be handled again afterwards. */
+void sy_admin_reply_fini(struct sy_admin_reply *r);
+
+/* Append s as a JSON string literal (quoted, escaped); for hooks.  0/-1. */
+int sy_admin_json_string(struct sy_buf *out, const char *s);
 
 /* Stats in one format; filter may be NULL.  0 or -1. */
 int sy_admin_format_stats(struct sy_buf *out, enum sy_admin_format f, const regex_t *filter);
@@ -72,7 +85,13 @@ struct sy_admin *sy_admin_open(struct sy_loop *loop, const struct sy_conf *conf,
 void sy_admin_close(struct sy_admin *a);
 /* Reload: reopen only what changed in conf.  0, or -1 keeping the old. */
 int sy_admin_reconfigure(struct sy_admin *a, const struct sy_conf *conf);
-/* Workers: close the inherited admin fds right after fork. */
+/*
+ * Workers: close the inherited admin fds right after fork.  Frees a
+ * without touching the loop (the child must not run the master's loop)
+ * and without unlinking the socket file, which stays the master's.
+ */
 void sy_admin_close_in_child(struct sy_admin *a);
+/* Tests: how many admin clients are connected. */
+unsigned sy_admin_nclients(const struct sy_admin *a);
 
 #endif

@@ -99,9 +99,12 @@ struct sy_conf_admin {
 	bool allow_remote;
 };
 
+struct sy_conf_regex;		/* compiled regexes, private to src/conf */
+
 struct sy_conf {
 	struct sy_arena arena;
-	char *path;
+	char *path;		/* as given to sy_conf_load */
+	char *dir;		/* absolute directory of path: relative paths resolve here */
 	int workers;		/* resolved: "auto" -> CPUs */
 	bool workers_auto;
 	int worker_connections;
@@ -113,6 +116,7 @@ struct sy_conf {
 	struct sy_conf_admin admin;
 	struct sy_conf_listener *listeners;
 	unsigned nlisteners;
+	struct sy_conf_regex *regexes;	/* every regex_t compiled, for sy_conf_free */
 };
 
 /* One error: "file:line: reason". */
@@ -130,6 +134,13 @@ struct sy_conf_errors {
 
 void sy_conf_errors_init(struct sy_conf_errors *e);
 void sy_conf_errors_fini(struct sy_conf_errors *e);
+/*
+ * Append one error (the master uses it for what only it can find, such as
+ * a listener that cannot bind); line 0 prints as "file: reason".  0, or -1
+ * on ENOMEM.
+ */
+int sy_conf_errors_add(struct sy_conf_errors *e, const char *file, int line, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 /* Print every error as "file:line: reason\n" to the stream (or log). */
 void sy_conf_errors_print(const struct sy_conf_errors *e, void *stdio_file);
 void sy_conf_errors_log(const struct sy_conf_errors *e, int level);
@@ -137,6 +148,9 @@ void sy_conf_errors_log(const struct sy_conf_errors *e, int level);
 /*
  * Load and validate a file.  Returns a new config, or NULL with every
  * error found appended to errs (parsing continues past the first one).
+ * Relative paths in the file (pid_file, logs, admin.socket) are made
+ * absolute against the file's directory, and @include is looked up there,
+ * so pass an absolute path if the process will chdir before a reload.
  */
 struct sy_conf *sy_conf_load(const char *path, struct sy_conf_errors *errs);
 /* Same, from a string (tests); name is used as the file name in errors. */
@@ -146,7 +160,19 @@ void sy_conf_free(struct sy_conf *c);
 /* Effective configuration as JSON (admin /config_dump, -T). 0 or -1. */
 int sy_conf_dump_json(const struct sy_conf *c, struct sy_buf *out);
 
-/* Every key path in the table, one per line ("listeners.http.idle_timeout"). */
+/*
+ * Every key path in the table, one per line, as
+ * "path<TAB>type<TAB>default<TAB>reload|restart<TAB>doc"
+ * ("listeners.http.idle_timeout\tduration\t1h\treload\t...").
+ */
 void sy_conf_print_keys(void *stdio_file);
+
+/*
+ * Reload: call fn(path, arg) for each restart-only key (pid_file, user,
+ * group...) whose value differs between old and new; a reload keeps the
+ * old behaviour for those.  Returns how many differ.
+ */
+unsigned sy_conf_diff_restart(const struct sy_conf *old, const struct sy_conf *new,
+    void (*fn)(const char *path, void *arg), void *arg);
 
 #endif

@@ -96,6 +96,7 @@ bool sy_token_list_has(const char *v, size_t len, const char *token);
 
 /* Parse "1.2.3.4:80", "[::1]:80", "*:80"; 0 or -1.  Only numeric hosts. */
 struct sockaddr_storage;
+struct sockaddr;
 int sy_addr_parse(const char *s, struct sockaddr_storage *ss, unsigned *sslen);
 /* "127.0.0.1:8080" / "[::1]:8080" */
 void sy_addr_format(const struct sockaddr *sa, char *out, size_t outlen);

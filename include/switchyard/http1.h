@@ -66,6 +66,13 @@ int sy_h1_parser_error(const struct sy_h1_parser *p, const char **reason);
 bool sy_h1_parser_head_done(const struct sy_h1_parser *p);
 /* True when some bytes of a message were seen but the message is not done. */
 bool sy_h1_parser_in_message(const struct sy_h1_parser *p);
+/*
+ * True once the head says that the bytes after this message are not HTTP:
+ * an HTTP/1.1 Upgrade request or a CONNECT request (payload for a tunnel,
+ * if the upstream agrees), a 101 response, or a 2xx answer to a CONNECT.
+ * Valid from on_head until the next sy_h1_parser_reset.
+ */
+bool sy_h1_parser_tunnel(const struct sy_h1_parser *p);
 
 /*
  * Serialise a head.  Pseudo-headers become the request or status line;

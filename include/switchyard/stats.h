@@ -14,6 +14,7 @@
 #define SWITCHYARD_STATS_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "switchyard/stats_defs.h"
@@ -44,7 +45,11 @@ struct sy_shm_stats_header {
 	 *              int64_t values[nslots][max_stats]; */
 };
 
-/* Master, before the first fork: map an anonymous shared segment. 0/-1. */
+/*
+ * Master, before the first fork: map an anonymous shared segment.  0, or
+ * -1 with EINVAL (max_stats 0, nslots < 2), EBUSY (already attached) or
+ * mmap's errno.  This process then writes slot 0.
+ */
 int sy_stats_attach_new(uint32_t max_stats, uint32_t nslots);
 /* Tests: unmap. */
 void sy_stats_detach(void);
@@ -53,9 +58,12 @@ uint32_t sy_stats_count(void);
 
 /*
  * Register a scope instance (master only) and return its base index, or
- * UINT32_MAX when the table is full.  label is the address or stat prefix
- * (NULL for the server scope).  Idempotent: the same scope and label
- * return the same base every time.
+ * UINT32_MAX with errno ENOSPC when the table is full (ENAMETOOLONG when
+ * a name would not fit).  label is the address or stat prefix (NULL for
+ * the server scope).  Idempotent: the same scope and label return the
+ * same base every time.  On failure the caller must not add
+ * offsets to the result (UINT32_MAX + n wraps to a real index): the
+ * master refuses the configuration instead.
  */
 uint32_t sy_stats_register(enum sy_stats_scope scope, const char *label);
 
@@ -83,7 +91,12 @@ uint32_t sy_stats_find(const char *name);
  * the retired row, zero its gauges, zero the row.  Totals never go back.
  */
 void sy_stats_retire_slot(uint32_t slot);
-/* Master: make every counter read 0 from now on (admin /reset_counters). */
+/*
+ * Master: make every counter read 0 from now on (admin /reset_counters).
+ * Workers' rows are theirs, so the reset adds minus each counter's current
+ * sum to the master row (slot 0): the master row of a counter may then be
+ * negative, and only sums are meaningful.  Gauges are left alone.
+ */
 void sy_stats_reset_counters(void);
 
 /* Help text and type of a stat in its scope table. */
@@ -91,5 +104,34 @@ const char *sy_stats_help(enum sy_stats_scope scope, unsigned stat);
 const char *sy_stats_scope_name(enum sy_stats_scope scope);
 /* Print every stat template ("http.<stat_prefix>.downstream_cx_total"). */
 void sy_stats_print_templates(void *stdio_file);
+
+/* Number of stats in a scope's table; its short names and types. */
+unsigned sy_stats_scope_size(enum sy_stats_scope scope);
+const char *sy_stats_stat_name(enum sy_stats_scope scope, unsigned stat);
+/* enum sy_stat_type, or -1 when out of range. */
+int sy_stats_type(enum sy_stats_scope scope, unsigned stat);
+/* "counter" or "gauge". */
+const char *sy_stats_type_name(int type);
+
+/*
+ * Where the parts of a segment lie, as byte offsets from its start: the
+ * names at names_off, row s of values at values_off + s * row_size
+ * (values_off is 64-byte aligned).  0, or -1 (EINVAL) for sizes
+ * sy_stats_attach_new would refuse.
+ */
+struct sy_stats_layout {
+	size_t names_off;
+	size_t values_off;
+	size_t row_size;
+	size_t size;
+};
+int sy_stats_layout(uint32_t max_stats, uint32_t nslots, struct sy_stats_layout *l);
+/* The mapped segment and its size (tests, debugging); NULL when detached. */
+const void *sy_stats_segment(size_t *size);
+bool sy_stats_attached(void);
+/* Capacity of the name table. */
+uint32_t sy_stats_max(void);
+/* Wall-clock start time recorded by sy_stats_attach_new, in seconds. */
+int64_t sy_stats_start_time(void);
 
 #endif

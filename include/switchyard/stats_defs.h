@@ -56,10 +56,15 @@ enum sy_stats_scope {
 	SY_SCOPE__N
 };
 
-#define SY_STAT_ENUM_(t, n, h) n,
-enum sy_stat_server { SY_STATS_SERVER(SY_STAT_ENUM_) SY_STAT_SERVER__N };
-enum sy_stat_listener { SY_STATS_LISTENER(SY_STAT_ENUM_) SY_STAT_LISTENER__N };
-enum sy_stat_http { SY_STATS_HTTP(SY_STAT_ENUM_) SY_STAT_HTTP__N };
-#undef SY_STAT_ENUM_
+/* Index of a stat inside its scope: SY_HTTP_downstream_rq_total etc. */
+#define SY_STAT_ENUM_SERVER_(t, n, h) SY_SERVER_##n,
+#define SY_STAT_ENUM_LISTENER_(t, n, h) SY_LISTENER_##n,
+#define SY_STAT_ENUM_HTTP_(t, n, h) SY_HTTP_##n,
+enum sy_stat_server { SY_STATS_SERVER(SY_STAT_ENUM_SERVER_) SY_STAT_SERVER__N };
+enum sy_stat_listener { SY_STATS_LISTENER(SY_STAT_ENUM_LISTENER_) SY_STAT_LISTENER__N };
+enum sy_stat_http { SY_STATS_HTTP(SY_STAT_ENUM_HTTP_) SY_STAT_HTTP__N };
+#undef SY_STAT_ENUM_SERVER_
+#undef SY_STAT_ENUM_LISTENER_
+#undef SY_STAT_ENUM_HTTP_
 
 #endif
