@@ -11,6 +11,7 @@
 
 #include <regex.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "switchyard/core.h"
@@ -91,6 +92,11 @@ int sy_admin_reconfigure(struct sy_admin *a, const struct sy_conf *conf);
  * and without unlinking the socket file, which stays the master's.
  */
 void sy_admin_close_in_child(struct sy_admin *a);
+/*
+ * Time a client may take from accept to close (default 10 s); applies to
+ * clients accepted afterwards.  ms <= 0 restores the default.
+ */
+void sy_admin_set_timeout(struct sy_admin *a, int64_t ms);
 /* Tests: how many admin clients are connected. */
 unsigned sy_admin_nclients(const struct sy_admin *a);
 
