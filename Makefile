@@ -40,9 +40,11 @@ all: $(BUILD)/switchyard $(BUILD)/switchyardctl switchyard switchyardctl
 switchyard switchyardctl: %: $(BUILD)/%
 	ln -sf $(BUILD)/$@ $@
 
-$(BUILD)/%.o: %.c config.h $(wildcard include/switchyard/*.h)
+$(BUILD)/%.o: %.c config.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -DSY_BUILD_DIR=\"$(BUILD)\" -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+-include $(LIB_OBJS:.o=.d) $(BUILD)/src/master/main.d $(BUILD)/src/ctl/switchyardctl.d
 
 # Debian ships llhttp as C sources; strict mode rejects "Host : a".
 $(BUILD)/llhttp/%.o: $(LLHTTP_SRCDIR)/%.c

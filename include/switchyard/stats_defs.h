@@ -2,7 +2,7 @@
  * stats_defs.h - every statistic, declared once.  Each scope lists its
  * stats as X(type, name, help).  This table generates the index enums, the
  * names registered in shared memory, the admin output (type and help for
- * Prometheus) and the list checked against switchyard.conf(5)'s STATISTICS
+ * Prometheus) and the list checked against switchyard(8)'s STATISTICS
  * section.  Add a stat here and nowhere else.
  */
 #ifndef SWITCHYARD_STATS_DEFS_H

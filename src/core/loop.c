@@ -36,6 +36,7 @@ struct sy_loop {
 	struct sy_timer **heap;
 	unsigned nheap, capheap;
 	uint32_t seq;
+	bool in_timers;		/* dispatching timers */
 };
 
 struct sy_loop *
@@ -227,6 +228,9 @@ sy_timer_start(struct sy_loop *loop, struct sy_timer *t, int64_t ms)
 			return;
 	}
 	t->when_ms = sy_now_ms() + (ms < 0 ? 0 : ms);
+	/* Re-armed from a timer callback: not before the next iteration. */
+	if (loop->in_timers && t->when_ms <= sy_now_ms())
+		t->when_ms = sy_now_ms() + 1;
 	t->heap_index = (int)loop->nheap;
 	loop->heap[loop->nheap++] = t;
 	heap_up(loop, (unsigned)t->heap_index);
@@ -274,11 +278,13 @@ sy_loop_once(struct sy_loop *loop, int max_wait_ms)
 		}
 	}
 	now = sy_now_ms();
+	loop->in_timers = true;
 	while (loop->nheap > 0 && loop->heap[0]->when_ms <= now) {
 		struct sy_timer *t = loop->heap[0];
 
 		sy_timer_stop(loop, t);
 		t->fn(loop, t->arg);
 	}
+	loop->in_timers = false;
 	return 0;
 }

@@ -4,6 +4,7 @@
  * stat tables for the documentation check, or runs the master.
  */
 #include <getopt.h>
+#include <limits.h>
 #include <libconfig.h>
 #include <nghttp2/nghttp2ver.h>
 #include <llhttp.h>
@@ -110,5 +111,15 @@ main(int argc, char **argv)
 		printf("configuration ok\n");
 		return 0;
 	}
-	return sy_master_run(&o);
+	/* A daemon changes directory to /: reloads need an absolute path. */
+	{
+		char *abs = realpath(o.conf_path, NULL);
+		int rc;
+
+		if (abs != NULL)
+			o.conf_path = abs;
+		rc = sy_master_run(&o);
+		free(abs);
+		return rc;
+	}
 }

@@ -1,0 +1,150 @@
+/*
+ * conf_dump.c - the effective configuration as JSON (admin /config_dump),
+ * produced by walking the key table over a loaded struct sy_conf: every
+ * key appears, defaults included, under its file name.  Durations print
+ * in their shortest exact unit ("30s"), modes as octal strings, enums by
+ * name, addresses normalised, absent optional values as null; relative
+ * paths appear already resolved.  Read-only: any process holding the
+ * config may call it.  The key list itself lives only in conf_keys.c.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conf_int.h"
+
+static int
+conf_dump_indent(struct sy_buf *out, int depth)
+{
+	static const char spaces[] = "                                                  ";
+	size_t n = (size_t)depth * 2;
+
+	return sy_buf_append(out, spaces, n < sizeof(spaces) - 1 ? n : sizeof(spaces) - 1);
+}
+
+/* s as a JSON string literal; NULL as null. */
+static int
+conf_dump_string(struct sy_buf *out, const char *s)
+{
+	const unsigned char *c;
+	char esc[8];
+
+	if (s == NULL)
+		return sy_buf_append(out, "null", 4);
+	if (sy_buf_append(out, "\"", 1) == -1)
+		return -1;
+	for (c = (const unsigned char *)s; *c != '\0'; c++) {
+		const char *e = NULL;
+
+		switch (*c) {
+		case '"': e = "\\\""; break;
+		case '\\': e = "\\\\"; break;
+		case '\n': e = "\\n"; break;
+		case '\r': e = "\\r"; break;
+		case '\t': e = "\\t"; break;
+		default:
+			if (*c < 0x20 || *c == 0x7f) {
+				snprintf(esc, sizeof(esc), "\\u%04x", *c);
+				e = esc;
+			}
+			break;
+		}
+		if (e != NULL ? sy_buf_append(out, e, strlen(e)) : sy_buf_append(out, c, 1))
+			return -1;
+	}
+	return sy_buf_append(out, "\"", 1);
+}
+
+static int conf_dump_group(struct sy_buf *out, const struct sy_conf_key *keys, const char *base, int depth);
+
+static int
+conf_dump_value(struct sy_buf *out, const struct sy_conf_key *k, const char *base, int depth)
+{
+	const void *v = base + k->off;
+	char tmp[64];
+	unsigned i, n;
+
+	switch (k->type) {
+	case SY_CONF_GROUP:
+		if (k->present_off != 0 && !*(const bool *)(base + SY_CONF_OPT_GET(k->present_off)))
+			return sy_buf_append(out, "null", 4);
+		return conf_dump_group(out, k->child, v, depth);
+	case SY_CONF_LIST: {
+		const char *arr = *(char *const *)v;
+
+		n = *(const unsigned *)(const void *)(base + k->count_off);
+		if (n == 0)
+			return sy_buf_append(out, "[]", 2);
+		if (sy_buf_append(out, "[\n", 2) == -1)
+			return -1;
+		for (i = 0; i < n; i++) {
+			if (conf_dump_indent(out, depth + 1) == -1 ||
+			    conf_dump_group(out, k->child, arr + i * k->elem_size, depth + 1) == -1 ||
+			    sy_buf_append(out, i + 1 < n ? ",\n" : "\n", i + 1 < n ? 2 : 1) == -1)
+				return -1;
+		}
+		if (conf_dump_indent(out, depth) == -1)
+			return -1;
+		return sy_buf_append(out, "]", 1);
+	}
+	case SY_CONF_STRINGS: {
+		char *const *arr = *(char *const *const *)v;
+
+		n = *(const unsigned *)(const void *)(base + k->count_off);
+		if (sy_buf_append(out, "[", 1) == -1)
+			return -1;
+		for (i = 0; i < n; i++)
+			if ((i > 0 && sy_buf_append(out, ", ", 2) == -1) || conf_dump_string(out, arr[i]) == -1)
+				return -1;
+		return sy_buf_append(out, "]", 1);
+	}
+	case SY_CONF_INT:
+		return sy_buf_printf(out, "%d", *(const int *)v);
+	case SY_CONF_BOOL:
+		return *(const bool *)v ? sy_buf_append(out, "true", 4) : sy_buf_append(out, "false", 5);
+	case SY_CONF_DURATION:
+		sy_duration_format(*(const int64_t *)v, tmp, sizeof(tmp));
+		return conf_dump_string(out, tmp);
+	case SY_CONF_ENUM:
+		return conf_dump_string(out, k->names[*(const int *)v]);
+	case SY_CONF_MODE:
+		snprintf(tmp, sizeof(tmp), "%04o", (unsigned)*(const int *)v);
+		return conf_dump_string(out, tmp);
+	case SY_CONF_ADDRESS:
+		if (*(char *const *)v == NULL)
+			return conf_dump_string(out, NULL);
+		sy_addr_format((const struct sockaddr *)(const void *)(base + k->aux_off), tmp, sizeof(tmp));
+		return conf_dump_string(out, tmp);
+	case SY_CONF_STRING:
+	case SY_CONF_PATH:
+	case SY_CONF_REGEX:
+		return conf_dump_string(out, *(char *const *)v);
+	}
+	return -1;
+}
+
+static int
+conf_dump_group(struct sy_buf *out, const struct sy_conf_key *keys, const char *base, int depth)
+{
+	const struct sy_conf_key *k;
+
+	if (sy_buf_append(out, "{\n", 2) == -1)
+		return -1;
+	for (k = keys; k->name != NULL; k++) {
+		if (conf_dump_indent(out, depth + 1) == -1 || conf_dump_string(out, k->name) == -1 ||
+		    sy_buf_append(out, ": ", 2) == -1 || conf_dump_value(out, k, base, depth + 1) == -1 ||
+		    sy_buf_append(out, k[1].name != NULL ? ",\n" : "\n", k[1].name != NULL ? 2 : 1) == -1)
+			return -1;
+	}
+	if (conf_dump_indent(out, depth) == -1)
+		return -1;
+	return sy_buf_append(out, "}", 1);
+}
+
+int
+sy_conf_dump_json(const struct sy_conf *c, struct sy_buf *out)
+{
+	if (conf_dump_group(out, sy_conf_root_key.child, (const char *)c, 0) == -1)
+		return -1;
+	return sy_buf_append(out, "\n", 1);
+}
