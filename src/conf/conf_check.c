@@ -56,6 +56,10 @@ sy_conf_check_listener(struct sy_conf_parse *p, void *obj, const config_setting_
 	const struct sy_conf_listener *l = obj, *o;
 	unsigned i;
 
+	/* The HTTP/2 codec is a later stage; never serve HTTP/1.1 in its place. */
+	if (l->http.codec_type == SY_CODEC_HTTP2)
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "http"),
+		    "codec_type \"http2\" is not supported by this build yet");
 	for (i = 0; i < p->elem_index; i++) {
 		o = CONF_CHECK_PREV(p, struct sy_conf_listener, i);
 		if (l->name != NULL && o->name != NULL && strcmp(l->name, o->name) == 0)

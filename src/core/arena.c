@@ -88,7 +88,8 @@ sy_arena_strndup(struct sy_arena *a, const char *s, size_t n)
 
 	if (p == NULL)
 		return NULL;
-	memcpy(p, s, n);
+	if (n > 0)
+		memcpy(p, s, n);
 	p[n] = '\0';
 	return p;
 }

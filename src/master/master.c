@@ -537,6 +537,12 @@ master_open_logs(const struct master *m, const struct sy_conf *conf)
 }
 
 static void
+master_warn_restart(const char *path, void *arg)
+{
+	sy_log(SY_LOG_WARN, "reload: \"%s\" changed but needs a restart", path);
+}
+
+static void
 master_process_reload(struct master *m)
 {
 	struct sy_conf_errors errs;
@@ -550,6 +556,8 @@ master_process_reload(struct master *m)
 		sy_conf_errors_log(&errs, SY_LOG_ERROR);
 		goto fail;
 	}
+	if (sy_conf_diff_restart(m->conf, nc, master_warn_restart, NULL) > 0)
+		sy_log(SY_LOG_WARN, "restart-only settings keep their running values until a restart");
 	if (master_register_stats(m, nc) == -1)
 		goto fail;
 	if (master_free_slots(m) < (unsigned)nc->workers) {

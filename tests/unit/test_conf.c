@@ -153,7 +153,7 @@ static const char every_key[] =
 	"        { name = \"b\"; domains = [ \"*\" ]; }\n"
 	"      ); };\n"
 	"    }; },\n"
-	"  { name = \"two\"; address = \"*:80\"; http = { stat_prefix = \"two_http\"; codec_type = \"http2\"; }; }\n" /* 30 */
+	"  { name = \"two\"; address = \"*:80\"; http = { stat_prefix = \"two_http\"; codec_type = \"auto\"; }; }\n" /* 30 */
 	");\n";
 
 START_TEST(test_every_key)
@@ -271,7 +271,7 @@ START_TEST(test_every_key)
 	ck_assert_int_eq(l->line, 30);
 	ck_assert_str_eq(l->address, "*:80");
 	ck_assert_str_eq(l->addr_label, "0.0.0.0:80");
-	ck_assert_int_eq(l->http.codec_type, SY_CODEC_HTTP2);
+	ck_assert_int_eq(l->http.codec_type, SY_CODEC_AUTO);
 	ck_assert_int_eq(l->backlog, 511);
 	sy_conf_free(c);
 }
@@ -522,6 +522,8 @@ static const struct {
 	/* http */
 	{ HTTP_OPEN "codec_type = \"h3\";\n" HTTP_CLOSE,
 	  "test.conf:2: listeners.http.codec_type: invalid value \"h3\" (expected auto, http1 or http2)\n" },
+	{ HTTP_OPEN "codec_type = \"http2\";\n" HTTP_CLOSE,
+	  "test.conf:1: codec_type \"http2\" is not supported by this build yet\n" },
 	{ HTTP_OPEN "max_request_headers_kb = 0;\n" HTTP_CLOSE,
 	  "test.conf:2: listeners.http.max_request_headers_kb: 0 is out of range (1..8192)\n" },
 	{ HTTP_OPEN "max_request_headers_kb = 8193;\n" HTTP_CLOSE,
@@ -966,7 +968,7 @@ START_TEST(test_dump_json)
 		"\"present_match\": true,", "\"direct_response\": {", "\"status\": 503,",
 		"\"body\": \"down\\n\"", "\"path\": \"/exact\",", "\"body\": null",
 		"\"safe_regex\": \"/re/[0-9]+\",", "\"status\": 599,", "\"body\": \"\"",
-		"\"routes\": []", "\"address\": \"0.0.0.0:80\",", "\"codec_type\": \"http2\",",
+		"\"routes\": []", "\"address\": \"0.0.0.0:80\",", "\"codec_type\": \"auto\",",
 	};
 	size_t i;
 
