@@ -49,8 +49,10 @@ struct master_worker {
 	unsigned id;
 	unsigned generation;
 	uint32_t slot;
-	int pipe_wr;		/* write end; closing it tells the worker we left */
+	int chan;		/* socketpair end: the worker reports "listeners
+				 * closed"; its EOF tells the worker we left */
 	bool draining;
+	bool stopped_accepting;	/* confirmed on chan */
 	int64_t started_ms;
 };
 
@@ -81,6 +83,8 @@ struct master {
 	enum master_state state;
 	struct sy_timer respawn_timer;
 	struct sy_timer kill_timer;
+	unsigned confirm_from;	/* first generation whose reload is unconfirmed */
+	unsigned confirm_to;	/* last one; 0: nothing pending */
 	int64_t start_ms;
 	time_t start_wall;
 	int ready_fd;		/* daemon mode: tell the launching parent we are up */
@@ -326,6 +330,59 @@ master_free_slots(const struct master *m)
 	return n;
 }
 
+/*
+ * A reload is complete once no worker of an older generation can accept
+ * any more: each has reported on its channel that its listen sockets are
+ * closed, or has exited.  Only then is "reload ok" logged and counted, so
+ * a connection opened after that line is served by the new generation.
+ */
+static void
+master_check_reload_done(struct master *m)
+{
+	unsigned i, g;
+
+	if (m->confirm_to == 0)
+		return;
+	for (i = 0; i < m->nworker_slots; i++) {
+		const struct master_worker *w = &m->workers[i];
+
+		if (w->pid > 0 && w->generation < m->confirm_to && !w->stopped_accepting)
+			return;
+	}
+	for (g = m->confirm_from; g <= m->confirm_to; g++) {
+		sy_stat_inc(m->server_base + SY_SERVER_reloads);
+		sy_log(SY_LOG_NOTICE, "reload ok: generation %u", g);
+	}
+	m->confirm_from = m->confirm_to = 0;
+}
+
+static void
+master_on_worker_chan(struct sy_loop *loop, int fd, short revents, void *arg)
+{
+	struct master *m = arg;
+	char buf[16];
+	ssize_t n;
+	unsigned i;
+
+	n = read(fd, buf, sizeof(buf));
+	if (n == -1 && (errno == EAGAIN || errno == EINTR))
+		return;
+	for (i = 0; i < m->nworker_slots; i++) {
+		struct master_worker *w = &m->workers[i];
+
+		if (w->pid <= 0 || w->chan != fd)
+			continue;
+		if (n > 0) {
+			w->stopped_accepting = true;
+		} else {
+			/* Exiting: its pid is reaped on SIGCHLD. */
+			sy_loop_del(loop, fd);
+			w->stopped_accepting = true;
+		}
+	}
+	master_check_reload_done(m);
+}
+
 static int
 master_spawn(struct master *m, unsigned id)
 {
@@ -346,8 +403,8 @@ master_spawn(struct master *m, unsigned id)
 
 		fds[i] = k >= 0 ? m->listeners[k].fd : -1;
 	}
-	if (pipe2(pfd, O_CLOEXEC) == -1) {
-		sy_log(SY_LOG_ERROR, "cannot start worker %u: pipe: %s", id, strerror(errno));
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pfd) == -1) {
+		sy_log(SY_LOG_ERROR, "cannot start worker %u: socketpair: %s", id, strerror(errno));
 		free(fds);
 		return -1;
 	}
@@ -378,19 +435,21 @@ master_spawn(struct master *m, unsigned id)
 		if (m->ready_fd != -1)
 			close(m->ready_fd);
 		for (i = 0; i < m->nworker_slots; i++)
-			if (m->workers[i].pid > 0 && m->workers[i].pipe_wr != -1)
-				close(m->workers[i].pipe_wr);
+			if (m->workers[i].pid > 0 && m->workers[i].chan != -1)
+				close(m->workers[i].chan);
 		if (m->admin != NULL)
 			sy_admin_close_in_child(m->admin);
 		sy_worker_main(&h);
 	}
 	close(pfd[0]);
 	free(fds);
+	sy_fd_nonblock(pfd[1]);
+	sy_loop_add(m->loop, pfd[1], POLLIN, master_on_worker_chan, m);
 	w->pid = pid;
 	w->id = id;
 	w->generation = m->generation;
 	w->slot = h.slot;
-	w->pipe_wr = pfd[1];
+	w->chan = pfd[1];
 	w->draining = false;
 	w->started_ms = sy_now_ms();
 	sy_log(SY_LOG_NOTICE, "worker %u started: pid %d generation %u", id, (int)pid, m->generation);
@@ -478,7 +537,8 @@ master_process_reap(struct master *m)
 			    "worker %u exited with status %d (pid %d generation %u)", w->id,
 			    WEXITSTATUS(status), (int)pid, w->generation);
 		sy_stats_retire_slot(w->slot);
-		close(w->pipe_wr);
+		sy_loop_del(m->loop, w->chan);
+		close(w->chan);
 		if (m->state == MASTER_RUNNING && w->generation == m->generation && !w->draining &&
 		    w->id >= 1 && w->id <= m->npending) {
 			struct master_pending *p = &m->pending[w->id - 1];
@@ -492,8 +552,9 @@ master_process_reap(struct master *m)
 				    w->id, p->due_ms - sy_now_ms());
 		}
 		memset(w, 0, sizeof(*w));
-		w->pipe_wr = -1;
+		w->chan = -1;
 	}
+	master_check_reload_done(m);
 	master_schedule_respawns(m);
 }
 
@@ -584,8 +645,10 @@ master_process_reload(struct master *m)
 			if (m->workers[i].pid > 0 && m->workers[i].generation < m->generation)
 				m->workers[i].draining = true;
 	}
-	sy_stat_inc(m->server_base + SY_SERVER_reloads);
-	sy_log(SY_LOG_NOTICE, "reload ok: generation %u", m->generation);
+	if (m->confirm_to == 0)
+		m->confirm_from = m->generation;
+	m->confirm_to = m->generation;
+	master_check_reload_done(m);
 	sy_conf_errors_fini(&errs);
 	return;
 fail:
@@ -782,6 +845,32 @@ master_remove_pid_file(struct master *m)
 
 /* ---- entry ------------------------------------------------------------- */
 
+static void
+master_free(struct master *m)
+{
+	unsigned i;
+
+	for (i = 0; i < m->nlisteners; i++)
+		free(m->listeners[i].label);
+	free(m->listeners);
+	m->listeners = NULL;
+	m->nlisteners = 0;
+	for (i = 0; i < m->nworker_slots; i++)
+		if (m->workers[i].chan > 0)
+			close(m->workers[i].chan);
+	free(m->workers);
+	free(m->pending);
+	if (m->sig_pipe[0] != -1) {
+		close(m->sig_pipe[0]);
+		close(m->sig_pipe[1]);
+		master_sig_fd = -1;
+	}
+	sy_loop_free(m->loop);
+	if (m->conf != NULL)
+		sy_conf_free(m->conf);
+	m->conf = NULL;
+}
+
 static int
 master_one_process(struct master *m)
 {
@@ -811,7 +900,7 @@ master_one_process(struct master *m)
 	m->workers[0].pid = getpid();
 	m->workers[0].id = 1;
 	m->workers[0].generation = m->generation;
-	m->workers[0].pipe_wr = -1;
+	m->workers[0].chan = -1;
 	sy_log(SY_LOG_NOTICE, "worker 1 started: pid %d generation %u (one-process mode)",
 	    (int)getpid(), m->generation);
 	m->admin = NULL;
@@ -860,35 +949,35 @@ sy_master_run(const struct sy_master_opts *o)
 	sy_conf_errors_fini(&errs);
 	if (o->foreground || o->one_process) {
 		if (master_open_logs(m, m->conf) == -1)
-			return 1;
+			goto out;
 	}
 
 	nslots = SY_STATS_SLOT_FIRST_WORKER + SY_MAX(64u, 4u * (unsigned)m->conf->workers);
 	if (sy_stats_attach_new(MASTER_MAX_STATS, nslots) == -1) {
 		sy_log(SY_LOG_EMERG, "cannot create the stats segment: %s", strerror(errno));
-		return 1;
+		goto out;
 	}
 	m->server_base = sy_stats_register(SY_SCOPE_SERVER, NULL);
 	if (m->server_base == UINT32_MAX || master_register_stats(m, m->conf) == -1)
-		return 1;
+		goto out;
 	sy_stats_use_slot(SY_STATS_SLOT_MASTER);
 	m->nworker_slots = nslots - SY_STATS_SLOT_FIRST_WORKER;
 	if ((m->workers = calloc(m->nworker_slots, sizeof(*m->workers))) == NULL)
-		return 1;
+		goto out;
 	if ((m->loop = sy_loop_new()) == NULL)
-		return 1;
+		goto out;
 	sy_timer_init(&m->respawn_timer, master_on_respawn, m);
 	sy_timer_init(&m->kill_timer, master_on_kill_timer, m);
 
 	if (master_sync_listeners(m, m->conf) == -1)
-		return 1;
+		goto out;
 	if (!o->foreground && !o->one_process) {
 		if (master_daemonize(m) == -1) {
 			sy_log(SY_LOG_EMERG, "cannot become a daemon: %s", strerror(errno));
-			return 1;
+			goto out;
 		}
 		if (master_open_logs(m, m->conf) == -1)
-			return 1;
+			goto out;
 	}
 	if (master_write_pid_file(m) == -1)
 		goto out;
@@ -937,5 +1026,6 @@ out:
 	master_remove_pid_file(m);
 	master_close_listeners(m);
 	sy_log(SY_LOG_NOTICE, "master exiting");
+	master_free(m);
 	return rc;
 }

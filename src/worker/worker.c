@@ -126,6 +126,9 @@ worker_start_drain(struct sy_worker *w, const char *why)
 	w->draining = true;
 	sy_log(SY_LOG_INFO, "draining (%s): %u connections open", why, w->nconns);
 	worker_close_listeners(w);
+	/* Tell the master no connection can reach this worker any more. */
+	if (w->h.master_fd != -1 && write(w->h.master_fd, "D", 1) < 0)
+		sy_log(SY_LOG_WARN, "cannot report draining to the master: %s", strerror(errno));
 	for (c = w->conns; c != NULL; c = next) {
 		next = c->next;
 		sy_conn_drain(c);
