@@ -48,7 +48,11 @@ void sy_h1_parser_free(struct sy_h1_parser *p);
  * first sy_h1_parse and after every SY_DONE.
  */
 void sy_h1_parser_reset(struct sy_h1_parser *p, struct sy_arena *arena);
-/* For responses: the request was HEAD, or was a CONNECT (no body). */
+/*
+ * For responses: the request was HEAD, or was a CONNECT (no body).  It
+ * holds for one exchange: interim 1xx responses keep it, the final
+ * response (or a 101) clears it; sy_h1_parser_reset does not touch it.
+ */
 void sy_h1_parser_set_request_method(struct sy_h1_parser *p, const char *method);
 
 /*
@@ -56,11 +60,17 @@ void sy_h1_parser_set_request_method(struct sy_h1_parser *p, const char *method)
  * (all consumed, message not finished), SY_DONE (a message ended, or an
  * upgrade head was parsed: remaining bytes belong to the next message or
  * to the tunnel), or SY_ERROR with sy_h1_parser_error() describing it.
+ * SY_DONE and SY_ERROR stick (consumed 0) until sy_h1_parser_reset; after
+ * an error the framing is lost and the connection must be closed.
  */
 int sy_h1_parse(struct sy_h1_parser *p, const char *data, size_t len, size_t *consumed);
 /* End of input from the peer: SY_OK if a message may end here, else SY_ERROR. */
 int sy_h1_parse_eof(struct sy_h1_parser *p);
-/* Status to answer with (400, 413, 431, 501, 505) and a short reason. */
+/*
+ * Status to answer with (400, 413, 431, 501, 505) and a short reason; 0
+ * when a callback failed or nothing failed.  A response parser reports
+ * 502 for every protocol error (500 for out of memory in both).
+ */
 int sy_h1_parser_error(const struct sy_h1_parser *p, const char **reason);
 /* True once the head of the current message was delivered. */
 bool sy_h1_parser_head_done(const struct sy_h1_parser *p);
@@ -83,5 +93,8 @@ int sy_h1_emit_response_head(struct sy_buf *out, const struct sy_msg *m);
 /* Chunked body helpers. */
 int sy_h1_emit_chunk(struct sy_buf *out, const void *p, size_t n);
 int sy_h1_emit_last_chunk(struct sy_buf *out);
+
+/* "8.1.0": the llhttp this binary was built with (for -V). */
+const char *sy_h1_library_version(void);
 
 #endif

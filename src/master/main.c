@@ -7,7 +7,6 @@
 #include <limits.h>
 #include <libconfig.h>
 #include <nghttp2/nghttp2ver.h>
-#include <llhttp.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 
 #include "config.h"
 #include "switchyard/conf.h"
+#include "switchyard/http1.h"
 #include "switchyard/master.h"
 #include "switchyard/stats.h"
 
@@ -37,7 +37,7 @@ static void
 main_version(void)
 {
 	printf("switchyard %s\n", PACKAGE_VERSION);
-	printf("llhttp %d.%d.%d\n", LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR, LLHTTP_VERSION_PATCH);
+	printf("llhttp %s\n", sy_h1_library_version());
 	printf("nghttp2 %s\n", NGHTTP2_VERSION);
 	printf("openssl %s\n", OpenSSL_version(OPENSSL_VERSION));
 	printf("libconfig %d.%d.%d\n", LIBCONFIG_VER_MAJOR, LIBCONFIG_VER_MINOR, LIBCONFIG_VER_REVISION);
