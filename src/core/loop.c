@@ -222,10 +222,8 @@ sy_timer_start(struct sy_loop *loop, struct sy_timer *t, int64_t ms)
 {
 	sy_timer_stop(loop, t);
 	if (loop_grow((void **)&loop->heap, &loop->capheap, loop->nheap + 1, sizeof(*loop->heap)) == -1) {
-		/* Out of memory: fire on the next iteration rather than never. */
-		ms = 0;
-		if (loop->nheap >= loop->capheap)
-			return;
+		/* Out of memory: the timer stays unarmed (sy_timer_armed is false). */
+		return;
 	}
 	t->when_ms = sy_now_ms() + (ms < 0 ? 0 : ms);
 	/* Re-armed from a timer callback: not before the next iteration. */
