@@ -89,6 +89,8 @@ sy_hcm_local_reply(struct sy_stream *s, int status, const char *body, size_t bod
 	}
 	s->status = status;
 	s->response_started = true;
+	/* Counted before the bytes leave: a client that saw the answer sees the count. */
+	sy_hcm_stat_inc(s->http, SY_HTTP_downstream_rq_1xx + (unsigned)(status / 100 - 1));
 	if (s->sink->send_head(s, &s->resp, !send_body) == -1)
 		return -1;
 	if (send_body && s->sink->send_data(s, body, body_len, true) == -1)
@@ -143,10 +145,7 @@ void
 sy_hcm_stream_fini(struct sy_stream *s)
 {
 	struct sy_access_entry e;
-	int cls = s->status / 100;
 
-	if (cls >= 1 && cls <= 5)
-		sy_hcm_stat_inc(s->http, SY_HTTP_downstream_rq_1xx + (unsigned)(cls - 1));
 	sy_stat_dec(s->http->stats_base + SY_HTTP_downstream_rq_active);
 	if (s->status != 0) {
 		memset(&e, 0, sizeof(e));
