@@ -98,10 +98,10 @@ check-asan:
 	$(MAKE) BUILD=build/asan EXTRA_CFLAGS="-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined" \
 		check
 
-# The README's demo: build, then run the daemon in the foreground on etc/.
-run: all
-	scripts/bootstrap build
-	./$(BUILD)/switchyard -f -c etc/switchyard.conf
+# The README's demo: build, then run the echo backend and the daemon on etc/.
+run: all tools
+	scripts/bootstrap test
+	BUILD=$(BUILD) scripts/demo
 
 install: all
 	install -d $(DESTDIR)$(sbindir) $(DESTDIR)$(bindir) $(DESTDIR)$(mandir)/man5 $(DESTDIR)$(mandir)/man8 $(DESTDIR)$(sysconfdir)/switchyard

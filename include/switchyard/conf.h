@@ -36,6 +36,84 @@ struct sy_conf_header_match {
 	regex_t re;		/* compiled safe_regex (POSIX ERE, anchored) */
 };
 
+/* One header operation of the header_mutation filter. */
+struct sy_conf_header_value {
+	int line;
+	char *name;		/* lower-cased */
+	char *value;
+	bool append;		/* true: add another; false (default): replace */
+};
+
+/*
+ * One entry of http_filters (or of an upgrade's custom filters).  Every
+ * filter's settings live here flattened, prefixed by nothing: the key
+ * table allows a setting only for the filter that owns it.
+ */
+struct sy_conf_filter {
+	int line;
+	char *name;			/* "router", "buffer", "header_mutation" */
+	/* buffer */
+	int64_t max_request_bytes;
+	/* header_mutation */
+	struct sy_conf_header_value *request_headers_to_add;
+	unsigned nrequest_headers_to_add;
+	char **request_headers_to_remove;
+	unsigned nrequest_headers_to_remove;
+	struct sy_conf_header_value *response_headers_to_add;
+	unsigned nresponse_headers_to_add;
+	char **response_headers_to_remove;
+	unsigned nresponse_headers_to_remove;
+};
+
+/* upgrade_configs entry, on a listener (with optional filters) or a route. */
+struct sy_conf_upgrade {
+	int line;
+	char *upgrade_type;		/* stored lower-cased; compare case-insensitively */
+	bool enabled;			/* default true */
+	bool enabled_set;		/* written explicitly */
+	struct sy_conf_filter *filters;	/* listener only; NULL: default chain */
+	unsigned nfilters;
+	bool has_filters;		/* "filters" key present (may be empty: error) */
+};
+
+enum sy_lb_policy { SY_LB_ROUND_ROBIN, SY_LB_LEAST_REQUEST, SY_LB_RANDOM };
+
+struct sy_conf_endpoint {
+	struct sockaddr_storage sa;
+	unsigned salen;
+	char *label;			/* "127.0.0.1:9000" */
+	char *host;			/* host part as written: "app.internal", "127.0.0.1", "[::1]" */
+};
+
+struct sy_conf_cluster {
+	int line;
+	char *name;
+	char **endpoint_names;		/* as written: "127.0.0.1:9000", "[::1]:9001", "app.internal:80" */
+	unsigned nendpoint_names;
+	struct sy_conf_endpoint *endpoints;	/* resolved at load: every address of a name */
+	unsigned nendpoints;
+	int64_t connect_timeout;	/* ms, default 5s */
+	int lb_policy;			/* enum sy_lb_policy, default round_robin */
+	int max_connections;		/* per worker per endpoint, default 1024 */
+	int max_idle_connections;	/* kept-alive idle per worker per endpoint, default 32 */
+	int64_t idle_timeout;		/* idle pooled connection lifetime, default 60s */
+	uint32_t stats_base;		/* set by the master: cluster.<name>.* */
+	unsigned index;			/* position in conf->clusters */
+};
+
+/* route = { ... }: proxy to a cluster. */
+struct sy_conf_route_action {
+	char *cluster;
+	const struct sy_conf_cluster *cluster_ref;	/* resolved at load */
+	int64_t timeout;		/* ms, default 15s; 0 disables; bounds the wait for the response head (and for 101) */
+	int64_t idle_timeout;		/* ms; unset: listener stream_idle_timeout */
+	bool idle_timeout_set;
+	char *prefix_rewrite;
+	char *host_rewrite_literal;
+	struct sy_conf_upgrade *upgrade_configs;
+	unsigned nupgrade_configs;
+};
+
 struct sy_conf_route {
 	int line;
 	/* match: exactly one of prefix, path, safe_regex */
@@ -45,9 +123,11 @@ struct sy_conf_route {
 	regex_t re;
 	struct sy_conf_header_match *headers;
 	unsigned nheaders;
-	/* action: direct_response for now (clusters come with proxying) */
+	/* action: exactly one of direct_response and route */
 	bool has_direct_response;
 	struct sy_conf_direct_response direct_response;
+	bool has_route;
+	struct sy_conf_route_action route;
 };
 
 struct sy_conf_vhost {
@@ -69,6 +149,10 @@ struct sy_conf_http {
 	int max_headers_count;
 	struct sy_conf_vhost *virtual_hosts;
 	unsigned nvirtual_hosts;
+	struct sy_conf_filter *http_filters;	/* absent: one "router" */
+	unsigned nhttp_filters;
+	struct sy_conf_upgrade *upgrade_configs;
+	unsigned nupgrade_configs;
 	uint32_t stats_base;		/* set by the master: first http.<prefix>.* index */
 };
 
@@ -116,6 +200,8 @@ struct sy_conf {
 	struct sy_conf_admin admin;
 	struct sy_conf_listener *listeners;
 	unsigned nlisteners;
+	struct sy_conf_cluster *clusters;
+	unsigned nclusters;
 	struct sy_conf_regex *regexes;	/* every regex_t compiled, for sy_conf_free */
 };
 

@@ -61,6 +61,8 @@ struct sy_conn {
 	bool close_after_flush;	/* stop reading, close once out is empty */
 	bool read_paused;	/* back-pressure or session choice */
 	bool eof;		/* peer closed its side */
+	bool shut_wr_after_flush;	/* half-close toward the client once out is empty */
+	bool shut_wr_done;
 	bool closed;
 	struct sy_conn *prev, *next;	/* the worker's list */
 };

@@ -24,8 +24,22 @@ struct sy_conf_route;
 struct sy_stream_sink {
 	/* Send the response head; end_stream when no body follows. */
 	int (*send_head)(struct sy_stream *s, struct sy_msg *resp, bool end_stream);
+	/* Body bytes, or tunnel bytes; end_stream in a tunnel half-closes. */
 	int (*send_data)(struct sy_stream *s, const void *p, size_t n, bool end_stream);
+	/* Stop or resume reading from the client (back-pressure). */
+	void (*pause_read)(struct sy_stream *s, bool pause);
+	/* Bytes queued toward the client. */
+	size_t (*out_pending)(struct sy_stream *s);
+	/* The 101 (or 200 to CONNECT) went out: raw bytes from now on. */
+	void (*start_tunnel)(struct sy_stream *s);
+	/* Abort: close the client connection (a response cannot be completed). */
+	void (*reset)(struct sy_stream *s);
+	/* The stream's state changed outside the codec's own callbacks
+	 * (response or tunnel finished): look again, from the loop. */
+	void (*kick)(struct sy_stream *s);
 };
+
+struct sy_filter;
 
 struct sy_stream {
 	struct sy_arena arena;		/* every per-stream allocation */
@@ -44,6 +58,23 @@ struct sy_stream {
 	bool response_started;
 	bool response_done;
 	bool request_done;
+	bool want_close;		/* close the client connection after this stream */
+	bool local_reply;		/* answered by switchyard itself */
+	/* filter chain */
+	struct sy_filter *filters;
+	unsigned nfilters;
+	/* upgrades */
+	bool upgrade;			/* an accepted upgrade request is in flight */
+	bool tunnel;			/* 101 relayed: bytes flow raw both ways */
+	const char *upgrade_type;	/* first allowed token, lower-case */
+	uint32_t upgrade_stats;		/* base of http.<prefix>.upgrades.<type>.*, or UINT32_MAX */
+	bool upgrade_counted;
+	const char *upstream_label;	/* "cluster/endpoint" for the access log */
+	const char *request_id;
+	uint64_t conn_id;
+	const char *peer;		/* client address "ip:port" */
+	struct sy_loop *loop;		/* the worker's loop, for filters' timers */
+	struct sy_buf scratch;		/* request bytes handed to the decode chain */
 };
 
 /* Start a stream; counts downstream_rq_total and _active.  0 or -1. */
@@ -56,6 +87,20 @@ void sy_hcm_on_request_data(struct sy_stream *s, const void *p, size_t n);
 void sy_hcm_on_request_end(struct sy_stream *s);
 /* Answer locally; headers may be NULL.  0 or -1. */
 int sy_hcm_local_reply(struct sy_stream *s, int status, const char *body, size_t body_len);
+/*
+ * Response path, called by the router at the end of the encode chain:
+ * hands the head or bytes to the codec through the sink.
+ */
+void sy_hcm_send_headers(struct sy_stream *s, struct sy_msg *resp, bool end_stream);
+void sy_hcm_send_data(struct sy_stream *s, struct sy_buf *data, bool end_stream);
+/* Raw bytes from the client after the upgrade request (tunnel payload). */
+void sy_hcm_on_tunnel_data(struct sy_stream *s, const void *p, size_t n);
+/* The client half-closed a tunnel. */
+void sy_hcm_on_tunnel_eof(struct sy_stream *s);
+/* The client can take more bytes. */
+void sy_hcm_on_downstream_writable(struct sy_stream *s);
+/* The tunnel ended both ways (or was torn down): the stream is done. */
+void sy_hcm_tunnel_done(struct sy_stream *s);
 /* Account the response bytes written by the codec (tx, access log). */
 void sy_hcm_count_tx(struct sy_stream *s, uint64_t n);
 /* End of the stream: stats and access log, then the arena is freed. */

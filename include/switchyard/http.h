@@ -65,6 +65,8 @@ static inline const char *sy_msg_authority(const struct sy_msg *m) { return sy_h
 
 /* "OK" for 200 etc.; "Unknown" otherwise. */
 const char *sy_http_reason(int status);
+/* Is [s, s+n) a non-empty RFC 9110 token (tchar only)? */
+bool sy_http_is_token(const char *s, size_t n);
 /* Is this a hop-by-hop header name (connection, keep-alive, te, ...)? */
 bool sy_http_is_hop_by_hop(const char *name);
 

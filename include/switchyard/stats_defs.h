@@ -45,7 +45,35 @@
 	X(COUNTER, downstream_rq_3xx, "responses with a 3xx status") \
 	X(COUNTER, downstream_rq_4xx, "responses with a 4xx status") \
 	X(COUNTER, downstream_rq_5xx, "responses with a 5xx status") \
-	X(COUNTER, downstream_rq_header_timeout, "requests closed by request_headers_timeout")
+	X(COUNTER, downstream_rq_header_timeout, "requests closed by request_headers_timeout") \
+	X(COUNTER, downstream_rq_idle_timeout, "streams and tunnels closed by their idle timeout") \
+	X(COUNTER, downstream_rq_too_large, "requests refused with 413 by the buffer filter") \
+	X(COUNTER, downstream_rq_ws_on_non_ws_route, "upgrade requests refused (403) by the upgrade rules")
+
+/* http.<stat_prefix>.upgrades.<type>.<name> */
+#define SY_STATS_UPGRADE(X) \
+	X(COUNTER, total, "upgrades of this type accepted into a tunnel") \
+	X(GAUGE, active, "tunnels of this type open") \
+	X(COUNTER, failed, "upgrade attempts of this type that did not become a tunnel")
+
+/* cluster.<name>.<name> */
+#define SY_STATS_CLUSTER(X) \
+	X(COUNTER, upstream_cx_total, "connections opened to the cluster") \
+	X(GAUGE, upstream_cx_active, "connections open to the cluster") \
+	X(COUNTER, upstream_cx_connect_fail, "connection attempts that failed") \
+	X(COUNTER, upstream_cx_connect_timeout, "connection attempts that hit connect_timeout") \
+	X(COUNTER, upstream_cx_destroy, "connections closed") \
+	X(COUNTER, upstream_cx_rx_bytes_total, "bytes received from the cluster") \
+	X(COUNTER, upstream_cx_tx_bytes_total, "bytes sent to the cluster") \
+	X(COUNTER, upstream_cx_none_healthy, "requests answered 503: no endpoint could take them") \
+	X(COUNTER, upstream_rq_total, "requests sent") \
+	X(GAUGE, upstream_rq_active, "requests in progress") \
+	X(COUNTER, upstream_rq_timeout, "requests answered 504: no response head within the route timeout") \
+	X(COUNTER, upstream_rq_1xx, "responses with a 1xx status") \
+	X(COUNTER, upstream_rq_2xx, "responses with a 2xx status") \
+	X(COUNTER, upstream_rq_3xx, "responses with a 3xx status") \
+	X(COUNTER, upstream_rq_4xx, "responses with a 4xx status") \
+	X(COUNTER, upstream_rq_5xx, "responses with a 5xx status")
 
 enum sy_stat_type { SY_STAT_COUNTER, SY_STAT_GAUGE };
 
@@ -53,6 +81,8 @@ enum sy_stats_scope {
 	SY_SCOPE_SERVER,
 	SY_SCOPE_LISTENER,
 	SY_SCOPE_HTTP,
+	SY_SCOPE_UPGRADE,	/* label "<stat_prefix>.upgrades.<type>" */
+	SY_SCOPE_CLUSTER,
 	SY_SCOPE__N
 };
 
@@ -60,11 +90,17 @@ enum sy_stats_scope {
 #define SY_STAT_ENUM_SERVER_(t, n, h) SY_SERVER_##n,
 #define SY_STAT_ENUM_LISTENER_(t, n, h) SY_LISTENER_##n,
 #define SY_STAT_ENUM_HTTP_(t, n, h) SY_HTTP_##n,
+#define SY_STAT_ENUM_UPGRADE_(t, n, h) SY_UPGRADE_##n,
+#define SY_STAT_ENUM_CLUSTER_(t, n, h) SY_CLUSTER_##n,
 enum sy_stat_server { SY_STATS_SERVER(SY_STAT_ENUM_SERVER_) SY_STAT_SERVER__N };
 enum sy_stat_listener { SY_STATS_LISTENER(SY_STAT_ENUM_LISTENER_) SY_STAT_LISTENER__N };
 enum sy_stat_http { SY_STATS_HTTP(SY_STAT_ENUM_HTTP_) SY_STAT_HTTP__N };
+enum sy_stat_upgrade { SY_STATS_UPGRADE(SY_STAT_ENUM_UPGRADE_) SY_STAT_UPGRADE__N };
+enum sy_stat_cluster { SY_STATS_CLUSTER(SY_STAT_ENUM_CLUSTER_) SY_STAT_CLUSTER__N };
 #undef SY_STAT_ENUM_SERVER_
 #undef SY_STAT_ENUM_LISTENER_
 #undef SY_STAT_ENUM_HTTP_
+#undef SY_STAT_ENUM_UPGRADE_
+#undef SY_STAT_ENUM_CLUSTER_
 
 #endif

@@ -35,6 +35,8 @@ struct sy_worker *sy_worker_new(const struct sy_heritage *h);
 struct sy_loop *sy_worker_loop(struct sy_worker *w);
 /* Run until drained or stopped; returns the exit status. */
 int sy_worker_run(struct sy_worker *w);
+/* -X: release what sy_worker_new built (a forked worker just _exits). */
+void sy_worker_free(struct sy_worker *w);
 /* Child side of fork: new + run + _exit. */
 void sy_worker_main(const struct sy_heritage *h) __attribute__((noreturn));
 

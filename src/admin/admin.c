@@ -288,7 +288,8 @@ admin_prom_family(const struct sy_shm_stat_name *n, char *out, size_t outlen)
 	const char *stat = sy_stats_stat_name(n->scope, n->stat);
 	bool total = n->type == SY_STAT_COUNTER && !admin_ends_with(stat, "_total");
 
-	snprintf(out, outlen, "switchyard_%s_%s%s", sy_stats_scope_name(n->scope), stat,
+	snprintf(out, outlen, "switchyard_%s_%s%s",
+	    n->scope == SY_SCOPE_UPGRADE ? "http_upgrades" : sy_stats_scope_name(n->scope), stat,
 	    total ? "_total" : "");
 }
 
@@ -299,7 +300,10 @@ admin_prom_label_name(unsigned scope)
 	case SY_SCOPE_LISTENER:
 		return "address";
 	case SY_SCOPE_HTTP:
+	case SY_SCOPE_UPGRADE:
 		return "stat_prefix";
+	case SY_SCOPE_CLUSTER:
+		return "cluster";
 	default:
 		return NULL;
 	}
@@ -332,11 +336,23 @@ admin_format_prometheus(struct sy_buf *out, struct admin_row *rows, size_t n)
 		if (label != NULL && nm->label_len > 0) {
 			char value[SY_STATS_NAME_MAX];
 
+			char *type = NULL;
+
 			memcpy(value, nm->name + nm->label_off, nm->label_len);
 			value[nm->label_len] = '\0';
+			/* "<prefix>.upgrades.<type>" becomes two labels. */
+			if (nm->scope == SY_SCOPE_UPGRADE && (type = strstr(value, ".upgrades.")) != NULL) {
+				*type = '\0';
+				type += strlen(".upgrades.");
+			}
 			if (sy_buf_printf(out, "{%s=\"", label) == -1 ||
 			    admin_prom_escape(out, value, true) == -1 ||
-			    sy_buf_append(out, "\"}", 2) == -1)
+			    sy_buf_append(out, "\"", 1) == -1)
+				return -1;
+			if (type != NULL && (sy_buf_printf(out, ",upgrade_type=\"") == -1 ||
+			    admin_prom_escape(out, type, true) == -1 || sy_buf_append(out, "\"", 1) == -1))
+				return -1;
+			if (sy_buf_append(out, "}", 1) == -1)
 				return -1;
 		}
 		if (sy_buf_printf(out, " %" PRId64 "\n", sy_stats_read(rows[i].idx)) == -1)

@@ -253,6 +253,7 @@ conf_print_type(FILE *f, const struct sy_conf_key *k)
 
 	switch (k->type) {
 	case SY_CONF_INT:
+	case SY_CONF_INT64:
 		fprintf(f, "int(%lld..%lld%s)", k->min, k->max, (k->flags & SY_CONF_AUTO) ? "|auto" : "");
 		break;
 	case SY_CONF_ENUM:
@@ -279,6 +280,8 @@ conf_print_keys(FILE *f, const struct sy_conf_key *keys, const char *prefix, boo
 	for (k = keys; k->name != NULL; k++) {
 		bool r = restart || (k->flags & SY_CONF_RESTART);
 
+		if (k->flags & SY_CONF_REFUSED)
+			continue;
 		if (*prefix == '\0')
 			snprintf(path, sizeof(path), "%s", k->name);
 		else
@@ -314,6 +317,7 @@ conf_value_equal(const struct sy_conf_key *k, const char *a, const char *b)
 	case SY_CONF_BOOL:
 		return *(const bool *)(a + k->off) == *(const bool *)(b + k->off);
 	case SY_CONF_DURATION:
+	case SY_CONF_INT64:
 		return *(const int64_t *)(const void *)(a + k->off) == *(const int64_t *)(const void *)(b + k->off);
 	case SY_CONF_STRING:
 	case SY_CONF_PATH:

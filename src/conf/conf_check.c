@@ -1,18 +1,29 @@
 /*
  * conf_check.c - the rules that span several keys, run as check hooks of
  * the key table once a group's own keys are parsed: duplicate names and
- * addresses, "exactly one of" among a route's matchers, a route without
- * an action, domain and header-name syntax, the admin address.  Single
- * values (types, bounds, enums) are the table's business, not this
+ * addresses, "exactly one of" among a route's matchers and actions,
+ * domain, header-name and upgrade-token syntax, the admin address, the
+ * shape of filter chains, and the resolution of cluster endpoints (the
+ * one hook that does I/O: getaddrinfo, at every load, in the master).
+ * Single values (types, bounds, enums) are the table's business, not this
  * file's.  A hook sees NULL wherever a key failed to parse (already
  * reported) and must stay quiet about it rather than report twice.
  */
-#include <grp.h>
-#include <pwd.h>
-#include <string.h>
+#include <sys/types.h>
+#include <sys/socket.h>
 #include <sys/un.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <netdb.h>
+#include <pwd.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "conf_int.h"
+#include "switchyard/http.h"
 
 /* The element i of the list being checked, given its element type. */
 #define CONF_CHECK_PREV(p, type, i) (&((const type *)(p)->elem_first)[i])
@@ -126,10 +137,16 @@ sy_conf_check_vhost(struct sy_conf_parse *p, void *obj, const config_setting_t *
 void
 sy_conf_check_route(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
 {
-	/* Proxying to a cluster will be the second kind of action. */
-	(void)obj;
-	if (!conf_check_has(s, "direct_response"))
+	const struct sy_conf_route *r = obj;
+
+	if (!r->has_direct_response && !r->has_route)
 		sy_conf_parse_error(p, s, "route has no action");
+	else if (r->has_direct_response && r->has_route)
+		sy_conf_parse_error(p, s, "route has both direct_response and route");
+	/* A regex match has no matched prefix to replace. */
+	if (r->has_route && r->route.prefix_rewrite != NULL && r->safe_regex != NULL)
+		sy_conf_parse_error(p, sy_conf_member_or_self(sy_conf_member_or_self(s, "route"), "prefix_rewrite"),
+		    "prefix_rewrite needs a route matched by prefix or path, not safe_regex");
 }
 
 void
@@ -144,12 +161,18 @@ sy_conf_check_route_match(struct sy_conf_parse *p, void *obj, const config_setti
 		sy_conf_parse_error(p, s, "route match has more than one of prefix, path and safe_regex");
 }
 
-/* RFC 9110 token characters. */
+/* A non-empty run of RFC 9110 token characters. */
 static bool
-conf_check_tchar(unsigned char c)
+conf_check_token(const char *t, size_t n)
 {
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	    (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+	return sy_http_is_token(t, n);
+}
+
+/* A header name to add or remove: a token, never a pseudo-header. */
+static bool
+conf_check_field_name(const char *name)
+{
+	return conf_check_token(name, strlen(name));
 }
 
 static bool
@@ -158,12 +181,7 @@ conf_check_header_name(const char *name)
 	/* Pseudo-headers (":method", ":authority") may be matched too. */
 	const char *q = name[0] == ':' ? name + 1 : name;
 
-	if (*q == '\0')
-		return false;
-	for (; *q != '\0'; q++)
-		if (!conf_check_tchar((unsigned char)*q))
-			return false;
-	return true;
+	return sy_http_is_token(q, strlen(q));
 }
 
 void
@@ -197,4 +215,441 @@ sy_conf_check_direct_response(struct sy_conf_parse *p, void *obj, const config_s
 	(void)p;
 	(void)s;
 	d->body_len = d->body != NULL ? strlen(d->body) : 0;
+}
+
+/* ---- filters ------------------------------------------------------------ */
+
+static const struct sy_conf_filter_kind *
+conf_check_filter_kind(const char *name)
+{
+	const struct sy_conf_filter_kind *fk;
+
+	for (fk = sy_conf_filter_kinds; name != NULL && fk->name != NULL; fk++)
+		if (strcmp(fk->name, name) == 0)
+			return fk;
+	return NULL;
+}
+
+/* Field values: visible characters, spaces and tabs, never CR, LF or NUL. */
+static bool
+conf_check_field_value(const char *v)
+{
+	const unsigned char *c;
+
+	for (c = (const unsigned char *)v; *c != '\0'; c++)
+		if ((*c < 0x20 && *c != '\t') || *c == 0x7f)
+			return false;
+	return true;
+}
+
+void
+sy_conf_check_header_value(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	const struct sy_conf_header_value *h = obj;
+
+	if (h->name != NULL && !conf_check_field_name(h->name))
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "name"), "invalid header name \"%s\"", h->name);
+	if (!conf_check_has(s, "value"))
+		sy_conf_parse_error(p, s, "header \"%s\" has no value", h->name != NULL ? h->name : "");
+	else if (h->value != NULL && !conf_check_field_value(h->value))
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "value"),
+		    "invalid value for header \"%s\": control characters are not allowed",
+		    h->name != NULL ? h->name : "");
+}
+
+static void
+conf_check_remove_names(struct sy_conf_parse *p, const config_setting_t *s, const char *key,
+    char *const *names, unsigned n)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (!conf_check_field_name(names[i]))
+			sy_conf_parse_error(p, sy_conf_member_or_self(s, key), "invalid header name \"%s\"", names[i]);
+}
+
+/*
+ * One filter of a chain: a known name, and only the settings of that
+ * filter (the rows of sy_conf_filter_keys whose variant is its name).
+ */
+void
+sy_conf_check_filter(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	const struct sy_conf_filter *f = obj;
+	const struct sy_conf_filter_kind *fk;
+	const struct sy_conf_key *k;
+	char names[256];
+	size_t len = 0;
+
+	if (f->name == NULL)
+		return;
+	if ((fk = conf_check_filter_kind(f->name)) == NULL) {
+		names[0] = '\0';
+		for (fk = sy_conf_filter_kinds; fk->name != NULL && len < sizeof(names); fk++)
+			len += (size_t)snprintf(names + len, sizeof(names) - len, "%s%s",
+			    fk == sy_conf_filter_kinds ? "" : (fk[1].name == NULL ? " or " : ", "), fk->name);
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "name"),
+		    "unknown filter \"%s\" (expected %s)", f->name, names);
+		return;
+	}
+	for (k = sy_conf_filter_keys; k->name != NULL; k++) {
+		if (k->variant == NULL)
+			continue;
+		if (strcmp(k->variant, f->name) != 0) {
+			if (conf_check_has(s, k->name))
+				sy_conf_parse_error(p, sy_conf_member_or_self(s, k->name),
+				    "%s is not a setting of filter \"%s\"", k->name, f->name);
+		} else if ((k->flags & SY_CONF_REQUIRED) && !conf_check_has(s, k->name)) {
+			sy_conf_parse_error(p, s, "filter \"%s\" needs %s", f->name, k->name);
+		}
+	}
+	conf_check_remove_names(p, s, "request_headers_to_remove", f->request_headers_to_remove,
+	    f->nrequest_headers_to_remove);
+	conf_check_remove_names(p, s, "response_headers_to_remove", f->response_headers_to_remove,
+	    f->nresponse_headers_to_remove);
+}
+
+/* Element i of list setting ls, or ls when the list does not line up. */
+static const config_setting_t *
+conf_check_elem(const config_setting_t *ls, unsigned i, unsigned n)
+{
+	const config_setting_t *e;
+
+	if (ls == NULL || (unsigned)config_setting_length(ls) != n || (e = config_setting_get_elem(ls, i)) == NULL)
+		return ls;
+	return e;
+}
+
+/*
+ * A whole chain (ls is its list setting): exactly one router, last; in
+ * an upgrade's chain, no filter that only understands HTTP messages.
+ */
+static void
+conf_check_chain(struct sy_conf_parse *p, const config_setting_t *ls, const struct sy_conf_filter *f,
+    unsigned n, const char *what, bool upgrade)
+{
+	const struct sy_conf_filter_kind *fk;
+	bool terminal = false, unknown = false;
+	unsigned i;
+
+	if (n == 0)
+		return;		/* "must not be empty" already */
+	for (i = 0; i < n; i++) {
+		if ((fk = conf_check_filter_kind(f[i].name)) == NULL) {
+			unknown = true;
+			continue;
+		}
+		if (upgrade && fk->http_only)
+			sy_conf_parse_error(p, conf_check_elem(ls, i, n),
+			    "filter \"%s\" cannot handle upgrade payload", fk->name);
+		if (fk->terminal) {
+			terminal = true;
+			if (i + 1 < n)
+				sy_conf_parse_error(p, conf_check_elem(ls, i, n),
+				    "the %s filter must be last", fk->name);
+		}
+	}
+	if (!terminal && !unknown)
+		sy_conf_parse_error(p, ls, "%s has no router", what);
+}
+
+void
+sy_conf_check_http(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	struct sy_conf_http *h = obj;
+	struct sy_conf_filter *f;
+
+	if (conf_check_has(s, "http_filters")) {
+		conf_check_chain(p, config_setting_get_member(s, "http_filters"), h->http_filters,
+		    h->nhttp_filters, "http_filters", false);
+		return;
+	}
+	/* Absent: the router alone, so that a chain always exists. */
+	f = sy_arena_calloc(p->arena, sizeof(*f));
+	if (f == NULL || (f->name = sy_arena_strdup(p->arena, "router")) == NULL) {
+		sy_conf_parse_error(p, s, "out of memory");
+		return;
+	}
+	f->line = sy_conf_setting_line(s);
+	h->http_filters = f;
+	h->nhttp_filters = 1;
+}
+
+/* ---- upgrades ------------------------------------------------------------- */
+
+/* An Upgrade protocol: a token, optionally "/" and a version token. */
+static bool
+conf_check_upgrade_token(const char *t)
+{
+	const char *slash = strchr(t, '/');
+
+	if (slash == NULL)
+		return conf_check_token(t, strlen(t));
+	return conf_check_token(t, (size_t)(slash - t)) && conf_check_token(slash + 1, strlen(slash + 1));
+}
+
+/* What a listener's and a route's entries share: the type, unique. */
+static void
+conf_check_upgrade(struct sy_conf_parse *p, const struct sy_conf_upgrade *u, const config_setting_t *s)
+{
+	const config_setting_t *ts = sy_conf_member_or_self(s, "upgrade_type");
+	const struct sy_conf_upgrade *o;
+	unsigned i;
+
+	if (u->upgrade_type == NULL)
+		return;
+	if (!conf_check_upgrade_token(u->upgrade_type)) {
+		sy_conf_parse_error(p, ts, "invalid upgrade_type \"%s\": not an HTTP token", u->upgrade_type);
+		return;
+	}
+	/* HTTP/2 is negotiated per hop, never forwarded (stored lower-cased). */
+	if (strcmp(u->upgrade_type, "h2c") == 0)
+		sy_conf_parse_error(p, ts, "upgrade type \"h2c\" is never proxied");
+	for (i = 0; i < p->elem_index; i++) {
+		o = CONF_CHECK_PREV(p, struct sy_conf_upgrade, i);
+		if (o->upgrade_type != NULL && strcmp(o->upgrade_type, u->upgrade_type) == 0) {
+			sy_conf_parse_error(p, ts, "duplicate upgrade_type \"%s\" (first defined at line %d)",
+			    u->upgrade_type, o->line);
+			break;
+		}
+	}
+}
+
+void
+sy_conf_check_listener_upgrade(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	const struct sy_conf_upgrade *u = obj;
+
+	conf_check_upgrade(p, u, s);
+	if (u->has_filters)
+		conf_check_chain(p, config_setting_get_member(s, "filters"), u->filters, u->nfilters,
+		    "filters", true);
+}
+
+void
+sy_conf_check_route_upgrade(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	/* filters here are refused by the table (SY_CONF_REFUSED). */
+	conf_check_upgrade(p, obj, s);
+}
+
+/* ---- route action --------------------------------------------------------- */
+
+void
+sy_conf_check_route_action(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	const struct sy_conf_route_action *a = obj;
+	const unsigned char *c;
+
+	if (a->prefix_rewrite != NULL) {
+		for (c = (const unsigned char *)a->prefix_rewrite; *c != '\0'; c++)
+			if (*c <= 0x20 || *c == 0x7f || *c == '?' || *c == '#')
+				break;
+		if (*c != '\0')
+			sy_conf_parse_error(p, sy_conf_member_or_self(s, "prefix_rewrite"),
+			    "invalid prefix_rewrite \"%s\": a path has no spaces, control characters, "
+			    "\"?\" or \"#\"", a->prefix_rewrite);
+	}
+	if (a->host_rewrite_literal != NULL) {
+		for (c = (const unsigned char *)a->host_rewrite_literal; *c != '\0'; c++)
+			if (*c <= 0x20 || *c == 0x7f || *c == '/' || *c == '?' || *c == '#' || *c == '@')
+				break;
+		if (a->host_rewrite_literal[0] == '\0' || *c != '\0')
+			sy_conf_parse_error(p, sy_conf_member_or_self(s, "host_rewrite_literal"),
+			    "invalid host_rewrite_literal \"%s\": expected a host, optionally with a port",
+			    a->host_rewrite_literal);
+	}
+}
+
+/* ---- clusters ------------------------------------------------------------- */
+
+#define CONF_CHECK_EP_USAGE "expected host:port, such as 127.0.0.1:9000, [::1]:9001 or app.internal:80"
+
+/*
+ * Split an endpoint into host as written (brackets kept), the name to
+ * resolve, and the port.  NULL, or why ep is refused.
+ */
+static const char *
+conf_check_endpoint_split(const char *ep, char *host, char *name, char *port, size_t len, bool *v6)
+{
+	const char *colon, *hs, *he, *q;
+	size_t n;
+
+	*v6 = ep[0] == '[';
+	if (*v6) {
+		hs = ep + 1;
+		if ((he = strchr(hs, ']')) == NULL || he[1] != ':')
+			return CONF_CHECK_EP_USAGE;
+		colon = he + 1;
+	} else {
+		if ((colon = strrchr(ep, ':')) == NULL)
+			return CONF_CHECK_EP_USAGE;
+		hs = ep;
+		he = colon;
+		if (memchr(hs, ':', (size_t)(he - hs)) != NULL)
+			return "an IPv6 address needs brackets, as in [::1]:9001";
+	}
+	if (he == hs)
+		return CONF_CHECK_EP_USAGE;
+	if ((size_t)(he - hs) >= len - 2)
+		return "the host is too long";
+	n = strlen(colon + 1);
+	for (q = colon + 1; *q >= '0' && *q <= '9'; q++)
+		;
+	if (n == 0 || n > 5 || *q != '\0' || atoi(colon + 1) < 1 || atoi(colon + 1) > 65535)
+		return "the port must be a number from 1 to 65535";
+	memcpy(name, hs, (size_t)(he - hs));
+	name[he - hs] = '\0';
+	memcpy(host, ep, (size_t)(colon - ep));
+	host[colon - ep] = '\0';
+	snprintf(port, 6, "%d", atoi(colon + 1));
+	if (strcmp(name, "*") == 0)
+		return "a wildcard is not an upstream address";
+	return NULL;
+}
+
+static bool
+conf_check_unspecified(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET)
+		return ((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr == htonl(INADDR_ANY);
+	if (sa->sa_family == AF_INET6)
+		return IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr);
+	return false;
+}
+
+/* Already an endpoint of the list?  Two names may give one address. */
+static bool
+conf_check_endpoint_seen(const struct sy_conf_endpoint *v, unsigned n, const struct addrinfo *ai)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (v[i].salen == ai->ai_addrlen && memcmp(&v[i].sa, ai->ai_addr, ai->ai_addrlen) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Resolve one endpoint and append every new address to *v (malloc'd,
+ * grown as needed).  Errors are reported at es.
+ */
+static void
+conf_check_endpoint_resolve(struct sy_conf_parse *p, const config_setting_t *es, const char *ep,
+    struct sy_conf_endpoint **v, unsigned *n, unsigned *cap)
+{
+	char host[256], name[256], port[8], label[128];
+	struct addrinfo hints, *res = NULL, *ai;
+	struct sy_conf_endpoint *e;
+	const char *why, *ghost;
+	bool v6;
+	int rc;
+
+	if ((why = conf_check_endpoint_split(ep, host, name, port, sizeof(host), &v6)) != NULL) {
+		sy_conf_parse_error(p, es, "invalid endpoint \"%s\": %s", ep, why);
+		return;
+	}
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = v6 ? AF_INET6 : AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICSERV | (v6 ? AI_NUMERICHOST : 0);
+	if ((rc = getaddrinfo(name, port, &hints, &res)) != 0) {
+		if (v6)
+			sy_conf_parse_error(p, es, "invalid endpoint \"%s\": not an IPv6 address between the brackets", ep);
+		else if (rc == EAI_SYSTEM)
+			sy_conf_parse_error(p, es, "cannot resolve \"%s\": %s", name, strerror(errno));
+		else
+			sy_conf_parse_error(p, es, "cannot resolve \"%s\": %s", name, gai_strerror(rc));
+		return;
+	}
+	ghost = sy_arena_strdup(p->arena, host);
+	for (ai = res; ai != NULL; ai = ai->ai_next) {
+		if ((ai->ai_family != AF_INET && ai->ai_family != AF_INET6) ||
+		    ai->ai_addrlen > sizeof(struct sockaddr_storage) || conf_check_endpoint_seen(*v, *n, ai))
+			continue;
+		sy_addr_format(ai->ai_addr, label, sizeof(label));
+		if (conf_check_unspecified(ai->ai_addr)) {
+			sy_conf_parse_error(p, es, "invalid endpoint \"%s\": %s is not a destination", ep, label);
+			continue;
+		}
+		if (*n == *cap) {
+			unsigned ncap = *cap ? *cap * 2 : 8;
+
+			if ((e = realloc(*v, ncap * sizeof(*e))) == NULL)
+				goto nomem;
+			*v = e;
+			*cap = ncap;
+		}
+		e = &(*v)[*n];
+		memset(e, 0, sizeof(*e));
+		memcpy(&e->sa, ai->ai_addr, ai->ai_addrlen);
+		e->salen = (unsigned)ai->ai_addrlen;
+		e->label = sy_arena_strdup(p->arena, label);
+		e->host = (char *)ghost;
+		if (e->label == NULL || e->host == NULL)
+			goto nomem;
+		(*n)++;
+	}
+	freeaddrinfo(res);
+	return;
+nomem:
+	freeaddrinfo(res);
+	sy_conf_parse_error(p, es, "out of memory");
+}
+
+/*
+ * A cluster: unique name and endpoints; every endpoint resolved now, so
+ * that a reload whose names no longer resolve fails and keeps the old
+ * configuration, and workers never block on DNS.
+ */
+void
+sy_conf_check_cluster(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	struct sy_conf_cluster *cl = obj;
+	const struct sy_conf_cluster *o;
+	const config_setting_t *es = s != NULL ? config_setting_get_member(s, "endpoints") : NULL;
+	struct sy_conf_endpoint *v = NULL;
+	unsigned i, j, n = 0, cap = 0;
+
+	cl->index = p->elem_index;
+	for (i = 0; i < p->elem_index; i++) {
+		o = CONF_CHECK_PREV(p, struct sy_conf_cluster, i);
+		if (cl->name != NULL && o->name != NULL && strcmp(cl->name, o->name) == 0) {
+			sy_conf_parse_error(p, sy_conf_member_or_self(s, "name"),
+			    "duplicate cluster name \"%s\" (first defined at line %d)", cl->name, o->line);
+			break;
+		}
+	}
+	if (es == NULL || (!config_setting_is_array(es) && !config_setting_is_list(es)))
+		return;		/* reported by the table */
+	for (i = 0; i < (unsigned)config_setting_length(es); i++) {
+		const config_setting_t *e = config_setting_get_elem(es, i);
+		const char *ep;
+
+		if (config_setting_type(e) != CONFIG_TYPE_STRING || *(ep = config_setting_get_string(e)) == '\0')
+			continue;
+		for (j = 0; j < i; j++) {
+			const config_setting_t *pe = config_setting_get_elem(es, j);
+
+			if (config_setting_type(pe) == CONFIG_TYPE_STRING &&
+			    strcmp(config_setting_get_string(pe), ep) == 0)
+				break;
+		}
+		if (j < i) {
+			sy_conf_parse_error(p, e, "duplicate endpoint \"%s\" in cluster \"%s\"", ep,
+			    cl->name != NULL ? cl->name : "");
+			continue;
+		}
+		conf_check_endpoint_resolve(p, e, ep, &v, &n, &cap);
+	}
+	if (n > 0) {
+		cl->endpoints = sy_arena_alloc(p->arena, n * sizeof(*v));
+		if (cl->endpoints == NULL)
+			sy_conf_parse_error(p, s, "out of memory");
+		else {
+			memcpy(cl->endpoints, v, n * sizeof(*v));
+			cl->nendpoints = n;
+		}
+	}
+	free(v);
 }

@@ -4,8 +4,11 @@
  * key appears, defaults included, under its file name.  Durations print
  * in their shortest exact unit ("30s"), modes as octal strings, enums by
  * name, addresses normalised, absent optional values as null; relative
- * paths appear already resolved.  Read-only: any process holding the
- * config may call it.  The key list itself lives only in conf_keys.c.
+ * paths appear already resolved.  A filter shows only its own settings
+ * (rows whose variant is its name), refused rows never show, and a row's
+ * dump hook may add what the load derived (a cluster's
+ * "resolved_endpoints").  Read-only: any process holding the config may
+ * call it.  The key list itself lives only in conf_keys.c.
  */
 #include <inttypes.h>
 #include <stdio.h>
@@ -55,7 +58,8 @@ conf_dump_string(struct sy_buf *out, const char *s)
 	return sy_buf_append(out, "\"", 1);
 }
 
-static int conf_dump_group(struct sy_buf *out, const struct sy_conf_key *keys, const char *base, int depth);
+static int conf_dump_group(struct sy_buf *out, const struct sy_conf_key *keys, sy_conf_dump_fn *extra,
+    const char *base, int depth);
 
 static int
 conf_dump_value(struct sy_buf *out, const struct sy_conf_key *k, const char *base, int depth)
@@ -64,11 +68,13 @@ conf_dump_value(struct sy_buf *out, const struct sy_conf_key *k, const char *bas
 	char tmp[64];
 	unsigned i, n;
 
+	/* An optional key left out, without a default, has no value. */
+	if (k->present_off != 0 && !*(const bool *)(base + SY_CONF_OPT_GET(k->present_off)) &&
+	    (k->type == SY_CONF_GROUP || k->def == NULL))
+		return sy_buf_append(out, "null", 4);
 	switch (k->type) {
 	case SY_CONF_GROUP:
-		if (k->present_off != 0 && !*(const bool *)(base + SY_CONF_OPT_GET(k->present_off)))
-			return sy_buf_append(out, "null", 4);
-		return conf_dump_group(out, k->child, v, depth);
+		return conf_dump_group(out, k->child, k->dump, v, depth);
 	case SY_CONF_LIST: {
 		const char *arr = *(char *const *)v;
 
@@ -79,7 +85,7 @@ conf_dump_value(struct sy_buf *out, const struct sy_conf_key *k, const char *bas
 			return -1;
 		for (i = 0; i < n; i++) {
 			if (conf_dump_indent(out, depth + 1) == -1 ||
-			    conf_dump_group(out, k->child, arr + i * k->elem_size, depth + 1) == -1 ||
+			    conf_dump_group(out, k->child, k->dump, arr + i * k->elem_size, depth + 1) == -1 ||
 			    sy_buf_append(out, i + 1 < n ? ",\n" : "\n", i + 1 < n ? 2 : 1) == -1)
 				return -1;
 		}
@@ -100,6 +106,8 @@ conf_dump_value(struct sy_buf *out, const struct sy_conf_key *k, const char *bas
 	}
 	case SY_CONF_INT:
 		return sy_buf_printf(out, "%d", *(const int *)v);
+	case SY_CONF_INT64:
+		return sy_buf_printf(out, "%" PRId64, *(const int64_t *)v);
 	case SY_CONF_BOOL:
 		return *(const bool *)v ? sy_buf_append(out, "true", 4) : sy_buf_append(out, "false", 5);
 	case SY_CONF_DURATION:
@@ -123,28 +131,75 @@ conf_dump_value(struct sy_buf *out, const struct sy_conf_key *k, const char *bas
 	return -1;
 }
 
+/*
+ * Does key k belong in the group at base?  Refused rows never hold a
+ * value, and a variant key (one filter's setting) shows only in the
+ * element whose "name" is that variant.
+ */
+static bool
+conf_dump_shown(const struct sy_conf_key *keys, const struct sy_conf_key *k, const char *base)
+{
+	const struct sy_conf_key *nk;
+	const char *name;
+
+	if (k->flags & SY_CONF_REFUSED)
+		return false;
+	if (k->variant == NULL)
+		return true;
+	for (nk = keys; nk->name != NULL; nk++)
+		if (strcmp(nk->name, "name") == 0)
+			break;
+	if (nk->name == NULL)
+		return true;
+	name = *(char *const *)(const void *)(base + nk->off);
+	return name != NULL && strcmp(name, k->variant) == 0;
+}
+
 static int
-conf_dump_group(struct sy_buf *out, const struct sy_conf_key *keys, const char *base, int depth)
+conf_dump_group(struct sy_buf *out, const struct sy_conf_key *keys, sy_conf_dump_fn *extra,
+    const char *base, int depth)
 {
 	const struct sy_conf_key *k;
+	bool first = true;
 
 	if (sy_buf_append(out, "{\n", 2) == -1)
 		return -1;
 	for (k = keys; k->name != NULL; k++) {
-		if (conf_dump_indent(out, depth + 1) == -1 || conf_dump_string(out, k->name) == -1 ||
-		    sy_buf_append(out, ": ", 2) == -1 || conf_dump_value(out, k, base, depth + 1) == -1 ||
-		    sy_buf_append(out, k[1].name != NULL ? ",\n" : "\n", k[1].name != NULL ? 2 : 1) == -1)
+		if (!conf_dump_shown(keys, k, base))
+			continue;
+		if ((!first && sy_buf_append(out, ",\n", 2) == -1) ||
+		    conf_dump_indent(out, depth + 1) == -1 || conf_dump_string(out, k->name) == -1 ||
+		    sy_buf_append(out, ": ", 2) == -1 || conf_dump_value(out, k, base, depth + 1) == -1)
 			return -1;
+		first = false;
 	}
-	if (conf_dump_indent(out, depth) == -1)
+	if (extra != NULL && !first && extra(out, base, depth) == -1)
+		return -1;
+	if ((!first && sy_buf_append(out, "\n", 1) == -1) || conf_dump_indent(out, depth) == -1)
 		return -1;
 	return sy_buf_append(out, "}", 1);
+}
+
+/* A cluster's endpoints as resolved at load: "resolved_endpoints": [ ... ]. */
+int
+sy_conf_dump_cluster(struct sy_buf *out, const void *obj, int depth)
+{
+	const struct sy_conf_cluster *cl = obj;
+	unsigned i;
+
+	if (sy_buf_append(out, ",\n", 2) == -1 || conf_dump_indent(out, depth + 1) == -1 ||
+	    sy_buf_append(out, "\"resolved_endpoints\": [", 23) == -1)
+		return -1;
+	for (i = 0; i < cl->nendpoints; i++)
+		if ((i > 0 && sy_buf_append(out, ", ", 2) == -1) || conf_dump_string(out, cl->endpoints[i].label) == -1)
+			return -1;
+	return sy_buf_append(out, "]", 1);
 }
 
 int
 sy_conf_dump_json(const struct sy_conf *c, struct sy_buf *out)
 {
-	if (conf_dump_group(out, sy_conf_root_key.child, (const char *)c, 0) == -1)
+	if (conf_dump_group(out, sy_conf_root_key.child, NULL, (const char *)c, 0) == -1)
 		return -1;
 	return sy_buf_append(out, "\n", 1);
 }

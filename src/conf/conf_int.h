@@ -20,6 +20,7 @@ enum sy_conf_type {
 	SY_CONF_GROUP,		/* { ... }: struct at off, keys in child */
 	SY_CONF_LIST,		/* ( { ... }, ... ): array of elem_size at off, count at count_off */
 	SY_CONF_INT,		/* int in min..max; SY_CONF_AUTO also takes "auto" */
+	SY_CONF_INT64,		/* int64_t in min..max */
 	SY_CONF_BOOL,		/* bool */
 	SY_CONF_STRING,		/* char *; max: longest length when > 0 */
 	SY_CONF_PATH,		/* char *, relative to the config file's directory */
@@ -33,9 +34,17 @@ enum sy_conf_type {
 
 /* Key flags. */
 #define SY_CONF_RESTART		0x01u	/* a reload does not apply it: restart-only */
-#define SY_CONF_REQUIRED	0x02u	/* must be present (strings: and non-empty) */
+#define SY_CONF_REQUIRED	0x02u	/* must be present (strings: and non-empty); with a
+					 * variant: in that variant only (checked by its hook) */
 #define SY_CONF_AUTO		0x04u	/* INT: "auto" = CPUs online; bool at aux_off */
 #define SY_CONF_LOWER		0x08u	/* STRING, STRINGS: stored lower-cased */
+/*
+ * Recognised only to refuse it: writing the key is an error whose message
+ * is the row's doc.  It says why a key valid elsewhere is not allowed here
+ * (a route's upgrade_configs have no filters).  --list-keys, the dump and
+ * the man page check skip such rows.
+ */
+#define SY_CONF_REFUSED		0x10u
 
 /*
  * An optional offset: 0 means "none", so rows may leave it out.  Stored
@@ -56,6 +65,14 @@ struct sy_conf_key;
  */
 typedef void sy_conf_check_fn(struct sy_conf_parse *p, void *obj, const config_setting_t *s);
 
+/*
+ * Extra members of a group in the JSON dump, after its keys: values the
+ * load derived rather than read (a cluster's resolved endpoints).  At
+ * least one member was written before, so each extra member starts with
+ * ",\n" and its indentation at depth + 1.  0 or -1.
+ */
+typedef int sy_conf_dump_fn(struct sy_buf *out, const void *obj, int depth);
+
 struct sy_conf_key {
 	const char *name;
 	enum sy_conf_type type;
@@ -73,12 +90,29 @@ struct sy_conf_key {
 	size_t present_off;			/* SY_CONF_OPT: bool set when the key is written (tri-state) */
 	size_t label_off;			/* SY_CONF_OPT: ADDRESS's normalised char * */
 	const char *ref;			/* STRING: must name an element of this root list */
+	const char *ref_noun;			/* STRING with ref: "unknown <noun> \"x\"" (NULL: generic message) */
+	size_t ref_off;				/* SY_CONF_OPT: const pointer to the element named */
+	const char *variant;			/* only in the element whose "name" is this (a filter's settings) */
 	sy_conf_check_fn *check;		/* GROUP, LIST element: after its keys */
+	sy_conf_dump_fn *dump;			/* GROUP, LIST element: derived members for the dump */
 	const char *doc;			/* one line, for --list-keys */
 };
 
 /* The root of the table: a GROUP whose child lists the top-level keys. */
 extern const struct sy_conf_key sy_conf_root_key;
+
+/*
+ * The filters of http_filters and of an upgrade's filters, by name.  A
+ * filter's own settings are the rows of sy_conf_filter_keys whose variant
+ * is its name.
+ */
+struct sy_conf_filter_kind {
+	const char *name;
+	bool terminal;		/* must be last: the router */
+	bool http_only;		/* cannot carry upgrade payload: refused in an upgrade's filters */
+};
+extern const struct sy_conf_filter_kind sy_conf_filter_kinds[];	/* { NULL } ends it */
+extern const struct sy_conf_key sy_conf_filter_keys[];
 
 /*
  * State of one parse; validators report through it.  The generic walker
@@ -125,11 +159,21 @@ int sy_conf_setting_line(const config_setting_t *s);
 sy_conf_check_fn sy_conf_check_root;
 sy_conf_check_fn sy_conf_check_admin;
 sy_conf_check_fn sy_conf_check_listener;
+sy_conf_check_fn sy_conf_check_http;
+sy_conf_check_fn sy_conf_check_filter;
+sy_conf_check_fn sy_conf_check_header_value;
+sy_conf_check_fn sy_conf_check_listener_upgrade;
+sy_conf_check_fn sy_conf_check_route_upgrade;
+sy_conf_check_fn sy_conf_check_route_action;
+sy_conf_check_fn sy_conf_check_cluster;
 sy_conf_check_fn sy_conf_check_vhost;
 sy_conf_check_fn sy_conf_check_route;
 sy_conf_check_fn sy_conf_check_route_match;
 sy_conf_check_fn sy_conf_check_header_match;
 sy_conf_check_fn sy_conf_check_direct_response;
+
+/* Dump hooks (conf_dump.c), referenced by the table. */
+sy_conf_dump_fn sy_conf_dump_cluster;
 
 /* Names of SY_CONF_ENUM values and the like, shared with the dump. */
 const char *sy_conf_type_name(const struct sy_conf_key *k);

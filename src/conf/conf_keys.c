@@ -18,6 +18,107 @@ static const char *const log_levels[] = {
 };
 static const char *const codec_types[] = { "auto", "http1", "http2", NULL };
 static const char *const log_targets[] = { "syslog", "stderr", NULL };
+/* In the order of enum sy_lb_policy. */
+static const char *const lb_policies[] = { "round_robin", "least_request", "random", NULL };
+
+/*
+ * The filters an http_filters or upgrade filters list may name.  Adding
+ * one is a row here, its settings below (variant = its name), and its
+ * module under src/.
+ */
+const struct sy_conf_filter_kind sy_conf_filter_kinds[] = {
+	{ .name = "router", .terminal = true },
+	{ .name = "buffer", .http_only = true },
+	{ .name = "header_mutation" },
+	{ .name = NULL }
+};
+
+/* header_mutation: one header to add or set. */
+static const struct sy_conf_key header_value_keys[] = {
+	{ .name = "name", .type = SY_CONF_STRING, .flags = SY_CONF_REQUIRED | SY_CONF_LOWER,
+	  .off = offsetof(struct sy_conf_header_value, name),
+	  .doc = "header name, stored lower-cased" },
+	{ .name = "value", .type = SY_CONF_STRING,
+	  .off = offsetof(struct sy_conf_header_value, value),
+	  .doc = "header value (required, may be empty)" },
+	{ .name = "append", .type = SY_CONF_BOOL, .def = "false",
+	  .off = offsetof(struct sy_conf_header_value, append),
+	  .doc = "true: add another field; false: replace every field of that name" },
+	{ .name = NULL }
+};
+
+/*
+ * One filter: a name, and the settings of every kind of filter; a row
+ * with a variant is allowed only in the filter of that name.
+ */
+const struct sy_conf_key sy_conf_filter_keys[] = {
+	{ .name = "name", .type = SY_CONF_STRING, .flags = SY_CONF_REQUIRED,
+	  .off = offsetof(struct sy_conf_filter, name),
+	  .doc = "the filter: router, buffer or header_mutation" },
+	{ .name = "max_request_bytes", .type = SY_CONF_INT64, .flags = SY_CONF_REQUIRED,
+	  .min = 1, .max = 1073741824, .variant = "buffer",
+	  .off = offsetof(struct sy_conf_filter, max_request_bytes),
+	  .doc = "buffer: largest request body buffered, in bytes (larger: 413)" },
+	{ .name = "request_headers_to_add", .type = SY_CONF_LIST, .variant = "header_mutation",
+	  .off = offsetof(struct sy_conf_filter, request_headers_to_add),
+	  .count_off = offsetof(struct sy_conf_filter, nrequest_headers_to_add),
+	  .elem_size = sizeof(struct sy_conf_header_value),
+	  .line_off = SY_CONF_OPT(struct sy_conf_header_value, line),
+	  .child = header_value_keys, .check = sy_conf_check_header_value,
+	  .doc = "header_mutation: headers added to or set on the request" },
+	{ .name = "request_headers_to_remove", .type = SY_CONF_STRINGS, .flags = SY_CONF_LOWER,
+	  .variant = "header_mutation",
+	  .off = offsetof(struct sy_conf_filter, request_headers_to_remove),
+	  .count_off = offsetof(struct sy_conf_filter, nrequest_headers_to_remove),
+	  .doc = "header_mutation: headers removed from the request" },
+	{ .name = "response_headers_to_add", .type = SY_CONF_LIST, .variant = "header_mutation",
+	  .off = offsetof(struct sy_conf_filter, response_headers_to_add),
+	  .count_off = offsetof(struct sy_conf_filter, nresponse_headers_to_add),
+	  .elem_size = sizeof(struct sy_conf_header_value),
+	  .line_off = SY_CONF_OPT(struct sy_conf_header_value, line),
+	  .child = header_value_keys, .check = sy_conf_check_header_value,
+	  .doc = "header_mutation: headers added to or set on the response" },
+	{ .name = "response_headers_to_remove", .type = SY_CONF_STRINGS, .flags = SY_CONF_LOWER,
+	  .variant = "header_mutation",
+	  .off = offsetof(struct sy_conf_filter, response_headers_to_remove),
+	  .count_off = offsetof(struct sy_conf_filter, nresponse_headers_to_remove),
+	  .doc = "header_mutation: headers removed from the response" },
+	{ .name = NULL }
+};
+
+/* A listener's upgrade_configs entry: may replace the filter chain. */
+static const struct sy_conf_key listener_upgrade_keys[] = {
+	{ .name = "upgrade_type", .type = SY_CONF_STRING, .flags = SY_CONF_REQUIRED | SY_CONF_LOWER,
+	  .off = offsetof(struct sy_conf_upgrade, upgrade_type),
+	  .doc = "the Upgrade token, such as \"websocket\", compared case-insensitively" },
+	{ .name = "enabled", .type = SY_CONF_BOOL, .def = "true",
+	  .off = offsetof(struct sy_conf_upgrade, enabled),
+	  .present_off = SY_CONF_OPT(struct sy_conf_upgrade, enabled_set),
+	  .doc = "whether upgrades of this type are proxied" },
+	{ .name = "filters", .type = SY_CONF_LIST, .min = 1,
+	  .off = offsetof(struct sy_conf_upgrade, filters),
+	  .count_off = offsetof(struct sy_conf_upgrade, nfilters),
+	  .elem_size = sizeof(struct sy_conf_filter),
+	  .line_off = SY_CONF_OPT(struct sy_conf_filter, line),
+	  .present_off = SY_CONF_OPT(struct sy_conf_upgrade, has_filters),
+	  .child = sy_conf_filter_keys, .check = sy_conf_check_filter,
+	  .doc = "filter chain of this upgrade type, ending with the router (absent: http_filters)" },
+	{ .name = NULL }
+};
+
+/* A route's upgrade_configs entry: overrides the listener, no chain. */
+static const struct sy_conf_key route_upgrade_keys[] = {
+	{ .name = "upgrade_type", .type = SY_CONF_STRING, .flags = SY_CONF_REQUIRED | SY_CONF_LOWER,
+	  .off = offsetof(struct sy_conf_upgrade, upgrade_type),
+	  .doc = "the Upgrade token, such as \"websocket\", compared case-insensitively" },
+	{ .name = "enabled", .type = SY_CONF_BOOL, .def = "true",
+	  .off = offsetof(struct sy_conf_upgrade, enabled),
+	  .present_off = SY_CONF_OPT(struct sy_conf_upgrade, enabled_set),
+	  .doc = "whether upgrades of this type are proxied on this route, whatever the listener says" },
+	{ .name = "filters", .type = SY_CONF_LIST, .flags = SY_CONF_REFUSED,
+	  .doc = "filters are only allowed in a listener's upgrade_configs" },
+	{ .name = NULL }
+};
 
 /* routes.match.headers: one header matcher. */
 static const struct sy_conf_key header_match_keys[] = {
@@ -75,6 +176,36 @@ static const struct sy_conf_key direct_response_keys[] = {
 	{ .name = NULL }
 };
 
+/* route = { ... }: proxy to a cluster. */
+static const struct sy_conf_key route_action_keys[] = {
+	{ .name = "cluster", .type = SY_CONF_STRING, .flags = SY_CONF_REQUIRED,
+	  .ref = "clusters", .ref_noun = "cluster",
+	  .ref_off = SY_CONF_OPT(struct sy_conf_route_action, cluster_ref),
+	  .off = offsetof(struct sy_conf_route_action, cluster),
+	  .doc = "name of the cluster receiving the requests" },
+	{ .name = "timeout", .type = SY_CONF_DURATION, .def = "15s",
+	  .off = offsetof(struct sy_conf_route_action, timeout),
+	  .doc = "deadline for the upstream's response head, or its 101, from the end of the request (0: none)" },
+	{ .name = "idle_timeout", .type = SY_CONF_DURATION,
+	  .off = offsetof(struct sy_conf_route_action, idle_timeout),
+	  .present_off = SY_CONF_OPT(struct sy_conf_route_action, idle_timeout_set),
+	  .doc = "close a request or tunnel with no activity for this long (absent: stream_idle_timeout; 0: never)" },
+	{ .name = "prefix_rewrite", .type = SY_CONF_STRING,
+	  .off = offsetof(struct sy_conf_route_action, prefix_rewrite),
+	  .doc = "replace the part of the path the match took with this string" },
+	{ .name = "host_rewrite_literal", .type = SY_CONF_STRING,
+	  .off = offsetof(struct sy_conf_route_action, host_rewrite_literal),
+	  .doc = "send this Host to the upstream instead of the client's" },
+	{ .name = "upgrade_configs", .type = SY_CONF_LIST,
+	  .off = offsetof(struct sy_conf_route_action, upgrade_configs),
+	  .count_off = offsetof(struct sy_conf_route_action, nupgrade_configs),
+	  .elem_size = sizeof(struct sy_conf_upgrade),
+	  .line_off = SY_CONF_OPT(struct sy_conf_upgrade, line),
+	  .child = route_upgrade_keys, .check = sy_conf_check_route_upgrade,
+	  .doc = "per upgrade type: enable or disable it on this route, overriding the listener" },
+	{ .name = NULL }
+};
+
 static const struct sy_conf_key route_keys[] = {
 	{ .name = "match", .type = SY_CONF_GROUP, .flags = SY_CONF_REQUIRED,
 	  .off = 0, .child = route_match_keys, .check = sy_conf_check_route_match,
@@ -84,6 +215,11 @@ static const struct sy_conf_key route_keys[] = {
 	  .present_off = SY_CONF_OPT(struct sy_conf_route, has_direct_response),
 	  .child = direct_response_keys, .check = sy_conf_check_direct_response,
 	  .doc = "answer locally with this status and body" },
+	{ .name = "route", .type = SY_CONF_GROUP,
+	  .off = offsetof(struct sy_conf_route, route),
+	  .present_off = SY_CONF_OPT(struct sy_conf_route, has_route),
+	  .child = route_action_keys, .check = sy_conf_check_route_action,
+	  .doc = "proxy the request to a cluster" },
 	{ .name = NULL }
 };
 
@@ -139,6 +275,20 @@ static const struct sy_conf_key http_keys[] = {
 	{ .name = "max_headers_count", .type = SY_CONF_INT, .def = "100", .min = 1, .max = 10000,
 	  .off = offsetof(struct sy_conf_http, max_headers_count),
 	  .doc = "most request headers (more: 431)" },
+	{ .name = "http_filters", .type = SY_CONF_LIST, .min = 1,
+	  .off = offsetof(struct sy_conf_http, http_filters),
+	  .count_off = offsetof(struct sy_conf_http, nhttp_filters),
+	  .elem_size = sizeof(struct sy_conf_filter),
+	  .line_off = SY_CONF_OPT(struct sy_conf_filter, line),
+	  .child = sy_conf_filter_keys, .check = sy_conf_check_filter,
+	  .doc = "filter chain of every request, ending with the router (absent: the router alone)" },
+	{ .name = "upgrade_configs", .type = SY_CONF_LIST,
+	  .off = offsetof(struct sy_conf_http, upgrade_configs),
+	  .count_off = offsetof(struct sy_conf_http, nupgrade_configs),
+	  .elem_size = sizeof(struct sy_conf_upgrade),
+	  .line_off = SY_CONF_OPT(struct sy_conf_upgrade, line),
+	  .child = listener_upgrade_keys, .check = sy_conf_check_listener_upgrade,
+	  .doc = "upgrade types proxied by this listener, each with an optional filter chain" },
 	{ .name = "route_config", .type = SY_CONF_GROUP,
 	  .off = 0, .child = route_config_keys,
 	  .doc = "routing table of the listener" },
@@ -159,7 +309,7 @@ static const struct sy_conf_key listener_keys[] = {
 	  .off = offsetof(struct sy_conf_listener, backlog),
 	  .doc = "listen(2) backlog" },
 	{ .name = "http", .type = SY_CONF_GROUP, .flags = SY_CONF_REQUIRED,
-	  .off = offsetof(struct sy_conf_listener, http), .child = http_keys,
+	  .off = offsetof(struct sy_conf_listener, http), .child = http_keys, .check = sy_conf_check_http,
 	  .doc = "the HTTP connection manager of the listener" },
 	{ .name = NULL }
 };
@@ -195,6 +345,32 @@ static const struct sy_conf_key admin_keys[] = {
 	{ .name = NULL }
 };
 
+static const struct sy_conf_key cluster_keys[] = {
+	{ .name = "name", .type = SY_CONF_STRING, .flags = SY_CONF_REQUIRED, .max = 100,
+	  .off = offsetof(struct sy_conf_cluster, name),
+	  .doc = "name of the cluster, unique; names the cluster.<name>.* statistics" },
+	{ .name = "endpoints", .type = SY_CONF_STRINGS, .flags = SY_CONF_REQUIRED, .min = 1,
+	  .off = offsetof(struct sy_conf_cluster, endpoint_names),
+	  .count_off = offsetof(struct sy_conf_cluster, nendpoint_names),
+	  .doc = "\"host:port\" of each upstream server; names are resolved at load" },
+	{ .name = "connect_timeout", .type = SY_CONF_DURATION, .def = "5s",
+	  .off = offsetof(struct sy_conf_cluster, connect_timeout),
+	  .doc = "deadline for connecting to an endpoint (0: the system's own)" },
+	{ .name = "lb_policy", .type = SY_CONF_ENUM, .def = "round_robin", .names = lb_policies,
+	  .off = offsetof(struct sy_conf_cluster, lb_policy),
+	  .doc = "how an endpoint is chosen for each request" },
+	{ .name = "max_connections", .type = SY_CONF_INT, .def = "1024", .min = 1, .max = 1000000,
+	  .off = offsetof(struct sy_conf_cluster, max_connections),
+	  .doc = "most open connections per worker to one endpoint" },
+	{ .name = "max_idle_connections", .type = SY_CONF_INT, .def = "32", .min = 0, .max = 1000000,
+	  .off = offsetof(struct sy_conf_cluster, max_idle_connections),
+	  .doc = "most idle keep-alive connections kept per worker to one endpoint" },
+	{ .name = "idle_timeout", .type = SY_CONF_DURATION, .def = "60s",
+	  .off = offsetof(struct sy_conf_cluster, idle_timeout),
+	  .doc = "close a pooled connection idle for this long (0: never)" },
+	{ .name = NULL }
+};
+
 static const struct sy_conf_key root_keys[] = {
 	{ .name = "workers", .type = SY_CONF_INT, .flags = SY_CONF_AUTO, .def = "2", .min = 1, .max = 256,
 	  .off = offsetof(struct sy_conf, workers), .aux_off = offsetof(struct sy_conf, workers_auto),
@@ -227,6 +403,13 @@ static const struct sy_conf_key root_keys[] = {
 	  .line_off = SY_CONF_OPT(struct sy_conf_listener, line),
 	  .child = listener_keys, .check = sy_conf_check_listener,
 	  .doc = "addresses accepting client connections" },
+	{ .name = "clusters", .type = SY_CONF_LIST,
+	  .off = offsetof(struct sy_conf, clusters),
+	  .count_off = offsetof(struct sy_conf, nclusters),
+	  .elem_size = sizeof(struct sy_conf_cluster),
+	  .line_off = SY_CONF_OPT(struct sy_conf_cluster, line),
+	  .child = cluster_keys, .check = sy_conf_check_cluster, .dump = sy_conf_dump_cluster,
+	  .doc = "upstream services that routes proxy to" },
 	{ .name = NULL }
 };
 

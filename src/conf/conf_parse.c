@@ -4,10 +4,14 @@
  * keys: it applies defaults, converts and bounds-checks values, reports
  * unknown keys, wrong types and missing required keys, fills lists into
  * arena arrays, runs each group's check hook (children first) and finally
- * resolves cross references.  It never stops at the first error: every
- * problem is appended as "file:line: reason" and parsing goes on, leaving
- * a zero value where a key failed.  Nothing here allocates outside the
- * parse's arena except regcomp's own state, which is listed for regfree.
+ * resolves cross references (storing a pointer to the element named when
+ * the row asks for one).  A refused row only turns its key into an error;
+ * a variant row (one filter's setting) is required only in its variant,
+ * which the filter's check hook enforces.  It never stops at the first
+ * error: every problem is appended as "file:line: reason" and parsing goes
+ * on, leaving a zero value where a key failed.  Nothing here allocates
+ * outside the parse's arena except regcomp's own state, which is listed
+ * for regfree.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -33,6 +37,7 @@ struct sy_conf_ref {
 	const char *value;
 	const config_setting_t *s;
 	const char *path;
+	char *base;		/* the struct holding the key: ref_off is inside */
 	struct sy_conf_ref *next;
 };
 
@@ -147,6 +152,8 @@ conf_parse_expected(const struct sy_conf_key *k)
 		return "a list ( { ... }, ... )";
 	case SY_CONF_INT:
 		return (k->flags & SY_CONF_AUTO) ? "an integer or \"auto\"" : "an integer";
+	case SY_CONF_INT64:
+		return "an integer";
 	case SY_CONF_BOOL:
 		return "true or false";
 	case SY_CONF_STRING:
@@ -173,7 +180,7 @@ const char *
 sy_conf_type_name(const struct sy_conf_key *k)
 {
 	static const char *const names[] = {
-		[SY_CONF_GROUP] = "group", [SY_CONF_LIST] = "list", [SY_CONF_INT] = "int",
+		[SY_CONF_GROUP] = "group", [SY_CONF_LIST] = "list", [SY_CONF_INT] = "int", [SY_CONF_INT64] = "int",
 		[SY_CONF_BOOL] = "bool", [SY_CONF_STRING] = "string", [SY_CONF_PATH] = "path",
 		[SY_CONF_DURATION] = "duration", [SY_CONF_ENUM] = "enum", [SY_CONF_MODE] = "mode",
 		[SY_CONF_ADDRESS] = "address", [SY_CONF_REGEX] = "regex", [SY_CONF_STRINGS] = "strings",
@@ -261,7 +268,7 @@ conf_parse_val_default(const struct sy_conf_key *k)
 	struct conf_parse_val v = { .type = CONFIG_TYPE_STRING, .s = k->def };
 	char *end;
 
-	if (k->type == SY_CONF_INT && strcmp(k->def, "auto") != 0) {
+	if ((k->type == SY_CONF_INT || k->type == SY_CONF_INT64) && strcmp(k->def, "auto") != 0) {
 		v.type = CONFIG_TYPE_INT;
 		v.i = strtoll(k->def, &end, 10);
 	} else if (k->type == SY_CONF_BOOL) {
@@ -336,6 +343,16 @@ conf_parse_scalar(struct sy_conf_parse *p, const struct sy_conf_key *k, const co
 			*(bool *)(base + k->aux_off) = false;
 		return 0;
 	}
+	if (k->type == SY_CONF_INT64) {
+		if (v->type != CONFIG_TYPE_INT)
+			goto wrong_type;
+		if (v->i < k->min || v->i > k->max) {
+			snprintf(msg, msglen, "%lld is out of range (%lld..%lld)", v->i, k->min, k->max);
+			return -1;
+		}
+		*(int64_t *)dst = v->i;
+		return 0;
+	}
 	if (k->type == SY_CONF_BOOL) {
 		if (v->type != CONFIG_TYPE_BOOL)
 			goto wrong_type;
@@ -368,7 +385,7 @@ conf_parse_scalar(struct sy_conf_parse *p, const struct sy_conf_key *k, const co
 				conf_parse_nomem(p, s);
 				return 0;
 			}
-			*r = (struct sy_conf_ref){ k, *(char **)dst, s, rpath, p->refs };
+			*r = (struct sy_conf_ref){ k, *(char **)dst, s, rpath, base, p->refs };
 			p->refs = r;
 		}
 		return 0;
@@ -620,13 +637,19 @@ conf_parse_group(struct sy_conf_parse *p, const struct sy_conf_key *keys,
 		const config_setting_t *m = s != NULL ? config_setting_get_member(s, k->name) : NULL;
 
 		conf_parse_path_join(kpath, path, k->name);
+		if (k->flags & SY_CONF_REFUSED) {
+			if (m != NULL)
+				sy_conf_parse_error(p, m, "%s", k->doc);
+			continue;
+		}
 		if (m != NULL) {
 			if (k->present_off != 0)
 				*(bool *)(base + SY_CONF_OPT_GET(k->present_off)) = true;
 			conf_parse_key(p, k, m, base, kpath);
 			continue;
 		}
-		if (s != NULL && (k->flags & SY_CONF_REQUIRED)) {
+		/* A variant's own keys are required only in it: the check hook says so. */
+		if (s != NULL && (k->flags & SY_CONF_REQUIRED) && k->variant == NULL) {
 			if (*path == '\0')
 				sy_conf_parse_error(p, s, "missing required key \"%s\"", k->name);
 			else
@@ -636,25 +659,25 @@ conf_parse_group(struct sy_conf_parse *p, const struct sy_conf_key *keys,
 	}
 }
 
-/* Is value the "name" of an element of the root list called list? */
-static bool
-conf_parse_ref_defined(struct sy_conf_parse *p, const char *list, const char *value)
+/* The element of the root list called list whose "name" is value, or NULL. */
+static const void *
+conf_parse_ref_find(struct sy_conf_parse *p, const char *list, const char *value)
 {
 	const struct sy_conf_key *lk = conf_parse_key_find(p->root_key->child, list), *nk;
 	const char *arr;
 	unsigned n, i;
 
 	if (lk == NULL || lk->type != SY_CONF_LIST || (nk = conf_parse_key_find(lk->child, "name")) == NULL)
-		return false;
+		return NULL;
 	arr = *(char *const *)(const void *)((const char *)p->root + lk->off);
 	n = *(const unsigned *)(const void *)((const char *)p->root + lk->count_off);
 	for (i = 0; i < n; i++) {
 		const char *name = *(char *const *)(const void *)(arr + i * lk->elem_size + nk->off);
 
 		if (name != NULL && strcmp(name, value) == 0)
-			return true;
+			return arr + i * lk->elem_size;
 	}
-	return false;
+	return NULL;
 }
 
 int
@@ -669,10 +692,19 @@ sy_conf_parse_tree(struct sy_conf_parse *p, const struct sy_conf_key *root,
 	conf_parse_group(p, root->child, s, base, "");
 	if (root->check != NULL)
 		root->check(p, base, s);
+	/* The root lists are complete now: their arena arrays never move. */
 	for (r = p->refs; r != NULL; r = r->next) {
-		if (!conf_parse_ref_defined(p, r->key->ref, r->value))
+		const void *elem = conf_parse_ref_find(p, r->key->ref, r->value);
+
+		if (elem != NULL) {
+			if (r->key->ref_off != 0)
+				*(const void **)(void *)(r->base + SY_CONF_OPT_GET(r->key->ref_off)) = elem;
+		} else if (r->key->ref_noun != NULL) {
+			sy_conf_parse_error(p, r->s, "unknown %s \"%s\"", r->key->ref_noun, r->value);
+		} else {
 			sy_conf_parse_error(p, r->s, "%s: \"%s\" is not defined in %s",
 			    r->path, r->value, r->key->ref);
+		}
 	}
 	return p->errs->n > before ? -1 : 0;
 }

@@ -160,6 +160,10 @@ sy_conn_flush(struct sy_conn *c)
 		sy_buf_consume(&c->out, (size_t)n);
 	}
 	sy_buf_release_if_empty(&c->out);
+	if (sy_buf_len(&c->out) == 0 && c->shut_wr_after_flush && !c->shut_wr_done) {
+		shutdown(c->fd, SHUT_WR);
+		c->shut_wr_done = true;
+	}
 	if (sy_buf_len(&c->out) == 0 && c->close_after_flush) {
 		/* Lingering close: stop sending, let the client read the reply. */
 		shutdown(c->fd, SHUT_WR);

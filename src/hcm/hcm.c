@@ -12,10 +12,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <stdlib.h>
+
 #include "switchyard/conf.h"
+#include "switchyard/filter.h"
 #include "switchyard/hcm.h"
 #include "switchyard/route.h"
 #include "switchyard/stats.h"
+#include "switchyard/upgrade.h"
 
 void
 sy_hcm_stat_inc(const struct sy_conf_http *http, unsigned stat)
@@ -43,6 +47,7 @@ sy_hcm_stream_init(struct sy_stream *s, const struct sy_conf_http *http,
 	s->sink_ctx = sink_ctx;
 	s->log = log;
 	s->protocol = protocol;
+	s->upgrade_stats = UINT32_MAX;
 	s->start_ms = sy_now_ms();
 	sy_hcm_stat_inc(http, SY_HTTP_downstream_rq_total);
 	sy_hcm_stat_inc(http, SY_HTTP_downstream_rq_active);
@@ -72,6 +77,7 @@ sy_hcm_local_reply(struct sy_stream *s, int status, const char *body, size_t bod
 
 	if (s->response_started)
 		return -1;
+	s->local_reply = true;
 	sy_msg_init(&s->resp, &s->arena);
 	s->resp.status = status;
 	s->resp.version = s->req.version;
@@ -96,7 +102,171 @@ sy_hcm_local_reply(struct sy_stream *s, int status, const char *body, size_t bod
 	if (send_body && s->sink->send_data(s, body, body_len, true) == -1)
 		return -1;
 	s->response_done = true;
+	if (s->sink->kick != NULL)
+		s->sink->kick(s);
 	return 0;
+}
+
+/* x-request-id: kept when the client sent a sane one, else a random UUID. */
+static void
+hcm_request_id(struct sy_stream *s)
+{
+	const char *id = sy_headers_value(&s->req.headers, "x-request-id");
+	unsigned char r[16];
+	unsigned i;
+
+	if (id != NULL && id[0] != '\0' && strlen(id) <= 128) {
+		s->request_id = id;
+		return;
+	}
+	for (i = 0; i < sizeof(r); i++)
+		r[i] = (unsigned char)(random() >> 7);
+	r[6] = (unsigned char)((r[6] & 0x0f) | 0x40);
+	r[8] = (unsigned char)((r[8] & 0x3f) | 0x80);
+	s->request_id = sy_arena_printf(&s->arena,
+	    "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x",
+	    r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], r[10], r[11], r[12],
+	    r[13], r[14], r[15]);
+}
+
+static uint32_t
+hcm_upgrade_stats(const struct sy_stream *s, const char *type)
+{
+	char name[SY_STATS_NAME_MAX], lower[64];
+	size_t i;
+
+	for (i = 0; type[i] != '\0' && i < sizeof(lower) - 1; i++)
+		lower[i] = (char)((type[i] >= 'A' && type[i] <= 'Z') ? type[i] + 32 : type[i]);
+	lower[i] = '\0';
+	snprintf(name, sizeof(name), "http.%s.upgrades.%s.total", s->http->stat_prefix, lower);
+	return sy_stats_find(name);
+}
+
+/* Proxy to the route's cluster through the filter chain. */
+static void
+hcm_route_to_cluster(struct sy_stream *s)
+{
+	const struct sy_conf_route_action *act = &s->route->route;
+	const struct sy_conf_filter *chain = s->http->http_filters;
+	unsigned nchain = s->http->nhttp_filters;
+	struct sy_upgrade_req up;
+
+	if (sy_upgrade_analyze_request(&s->req, s->http->upgrade_configs, s->http->nupgrade_configs,
+	    act->upgrade_configs, act->nupgrade_configs, &up) == -1) {
+		sy_hcm_local_reply(s, 500, NULL, 0);
+		return;
+	}
+	switch (up.outcome) {
+	case SY_UPGRADE_REJECTED: {
+		static const char msg[] = "upgrade not allowed on this route\n";
+
+		sy_hcm_stat_inc(s->http, SY_HTTP_downstream_rq_ws_on_non_ws_route);
+		s->want_close = true;
+		sy_hcm_local_reply(s, 403, msg, sizeof(msg) - 1);
+		return;
+	}
+	case SY_UPGRADE_INVALID: {
+		char msg[128];
+		int n = snprintf(msg, sizeof(msg), "%s\n", up.why ? up.why : "invalid upgrade request");
+
+		s->want_close = true;
+		sy_hcm_local_reply(s, 400, msg, (size_t)SY_MIN(n, (int)sizeof(msg) - 1));
+		return;
+	}
+	case SY_UPGRADE_ACCEPTED:
+		s->upgrade = true;
+		s->upgrade_type = up.tokens[0].text;
+		/* Stats go by the configured type that allowed it ("foo" for "foo/2"). */
+		s->upgrade_stats = hcm_upgrade_stats(s, up.tokens[0].conf_type != NULL ?
+		    up.tokens[0].conf_type : up.tokens[0].text);
+		if (up.chain != NULL) {
+			chain = up.chain->filters;
+			nchain = up.chain->nfilters;
+		}
+		break;
+	default:
+		break;
+	}
+	hcm_request_id(s);
+	if (sy_filter_chain_build(s, chain, nchain) == -1) {
+		sy_log_conn(SY_LOG_ERROR, s->log, "cannot build the filter chain: out of memory");
+		s->want_close = true;
+		sy_hcm_local_reply(s, 500, NULL, 0);
+		return;
+	}
+	sy_filter_decode_headers(s, &s->req, !s->req.has_body);
+}
+
+void
+sy_hcm_send_headers(struct sy_stream *s, struct sy_msg *resp, bool end_stream)
+{
+	if (s->response_started)
+		return;
+	s->response_started = true;
+	s->status = resp->status;
+	if (s->status >= 100 && s->status < 600)
+		sy_hcm_stat_inc(s->http, SY_HTTP_downstream_rq_1xx + (unsigned)(s->status / 100 - 1));
+	if (end_stream)
+		s->response_done = true;
+	if (s->sink->send_head(s, resp, end_stream) == -1)
+		s->sink->reset(s);
+	else if (end_stream && s->sink->kick != NULL)
+		s->sink->kick(s);
+}
+
+void
+sy_hcm_send_data(struct sy_stream *s, struct sy_buf *data, bool end_stream)
+{
+	size_t n = sy_buf_len(data);
+
+	if (end_stream && !s->tunnel)
+		s->response_done = true;
+	if (s->sink->send_data(s, n ? sy_buf_rpos(data) : NULL, n, end_stream) == -1) {
+		s->sink->reset(s);
+		return;
+	}
+	sy_buf_consume(data, n);
+	if (end_stream && !s->tunnel && s->sink->kick != NULL)
+		s->sink->kick(s);
+}
+
+void
+sy_hcm_on_tunnel_data(struct sy_stream *s, const void *p, size_t n)
+{
+	s->bytes_in += n;
+	if (s->nfilters == 0 || s->local_reply)
+		return;
+	if (sy_buf_append(&s->scratch, p, n) == -1) {
+		s->sink->reset(s);
+		return;
+	}
+	sy_filter_decode_data(s, &s->scratch, false);
+	sy_buf_release_if_empty(&s->scratch);
+}
+
+void
+sy_hcm_on_tunnel_eof(struct sy_stream *s)
+{
+	if (s->nfilters == 0 || s->local_reply)
+		return;
+	sy_filter_decode_data(s, &s->scratch, true);
+	sy_buf_release_if_empty(&s->scratch);
+}
+
+void
+sy_hcm_on_downstream_writable(struct sy_stream *s)
+{
+	if (s->nfilters > 0)
+		sy_filter_downstream_writable(s);
+}
+
+void
+sy_hcm_tunnel_done(struct sy_stream *s)
+{
+	s->request_done = true;
+	s->response_done = true;
+	s->want_close = true;
+	s->sink->kick(s);
 }
 
 void
@@ -117,6 +287,10 @@ sy_hcm_on_request_head(struct sy_stream *s)
 		sy_hcm_local_reply(s, dr->status, dr->body, dr->body_len);
 		return;
 	}
+	if (s->route->has_route) {
+		hcm_route_to_cluster(s);
+		return;
+	}
 	/* Config validation guarantees every route has an action. */
 	sy_log_conn(SY_LOG_ERROR, s->log, "route has no action");
 	sy_hcm_local_reply(s, 500, NULL, 0);
@@ -125,14 +299,25 @@ sy_hcm_on_request_head(struct sy_stream *s)
 void
 sy_hcm_on_request_data(struct sy_stream *s, const void *p, size_t n)
 {
-	(void)p;
 	s->bytes_in += n;
+	if (s->nfilters == 0 || s->local_reply)
+		return;		/* answered locally: the body is read and dropped */
+	if (sy_buf_append(&s->scratch, p, n) == -1) {
+		s->sink->reset(s);
+		return;
+	}
+	sy_filter_decode_data(s, &s->scratch, false);
+	sy_buf_release_if_empty(&s->scratch);
 }
 
 void
 sy_hcm_on_request_end(struct sy_stream *s)
 {
 	s->request_done = true;
+	if (s->nfilters == 0 || s->local_reply || !s->req.has_body)
+		return;
+	sy_filter_decode_data(s, &s->scratch, true);
+	sy_buf_release_if_empty(&s->scratch);
 }
 
 void
@@ -158,9 +343,12 @@ sy_hcm_stream_fini(struct sy_stream *s)
 		e.bytes_in = s->bytes_in;
 		e.bytes_out = s->bytes_out;
 		e.duration_ms = sy_now_ms() - s->start_ms;
-		e.upstream = "-";
+		e.upstream = s->upstream_label ? s->upstream_label : "-";
 		e.conn_id = s->log ? s->log->conn_id : 0;
+		e.request_id = s->request_id;
 		sy_access_log_write(&e);
 	}
+	sy_filter_chain_destroy(s);
+	sy_buf_release(&s->scratch);
 	sy_arena_fini(&s->arena);
 }

@@ -338,3 +338,21 @@ sy_http_is_hop_by_hop(const char *name)
 			return true;
 	return false;
 }
+
+bool
+sy_http_is_token(const char *s, size_t n)
+{
+	size_t i;
+
+	if (n == 0)
+		return false;
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+			continue;
+		if (c == '\0' || strchr("!#$%&'*+-.^_`|~", c) == NULL)
+			return false;
+	}
+	return true;
+}

@@ -17,24 +17,6 @@
 #include "switchyard/http1.h"
 
 static bool
-h1_emit_is_token(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0)
-		return false;
-	for (i = 0; i < n; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-			continue;
-		if (c == '\0' || strchr("!#$%&'*+-.^_`|~", c) == NULL)
-			return false;
-	}
-	return true;
-}
-
-static bool
 h1_emit_value_ok(const char *s, size_t n)
 {
 	return memchr(s, '\r', n) == NULL && memchr(s, '\n', n) == NULL &&
@@ -87,7 +69,7 @@ h1_emit_fields_size(const struct sy_msg *m, bool skip_host, size_t *size)
 
 		if (h1_emit_is_pseudo(hd) || (skip_host && strcmp(hd->name, "host") == 0))
 			continue;
-		if (!h1_emit_is_token(hd->name, hd->name_len) ||
+		if (!sy_http_is_token(hd->name, hd->name_len) ||
 		    !h1_emit_value_ok(hd->value, hd->value_len))
 			return -1;
 		*size += (size_t)hd->name_len + 2 + hd->value_len + 2;
@@ -134,7 +116,7 @@ sy_h1_emit_request_head(struct sy_buf *out, const struct sy_msg *m)
 		goto inval;
 	mlen = strlen(method);
 	tlen = strlen(target);
-	if (!h1_emit_is_token(method, mlen) || !h1_emit_target_ok(target, tlen))
+	if (!sy_http_is_token(method, mlen) || !h1_emit_target_ok(target, tlen))
 		goto inval;
 	if (authority != NULL) {
 		alen = strlen(authority);

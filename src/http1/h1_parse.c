@@ -263,27 +263,6 @@ h1_on_header_value(llhttp_t *ll, const char *at, size_t n)
 	return 0;
 }
 
-static bool
-h1_is_tchar(unsigned char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static bool
-h1_is_token(const char *s, size_t n)
-{
-	size_t i;
-
-	if (n == 0)
-		return false;
-	for (i = 0; i < n; i++)
-		if (!h1_is_tchar((unsigned char)s[i]))
-			return false;
-	return true;
-}
-
 /* field-value: no CR, LF, NUL nor any other control but HTAB. */
 static bool
 h1_value_ok(const char *s, size_t n)
@@ -332,7 +311,7 @@ h1_on_header_value_complete(llhttp_t *ll)
 	p->name.len = 0;
 	p->value.len = 0;
 
-	if (!h1_is_token(name, nlen))
+	if (!sy_http_is_token(name, nlen))
 		return h1_fail(p, 400, "invalid header name");
 	if (!h1_value_ok(value, vlen))
 		return h1_fail(p, 400, "invalid header value");

@@ -40,6 +40,10 @@ struct h1_session {
 	bool draining;
 	enum h1_timer_kind timer;
 	int64_t head_deadline;	/* absolute ms, 0 when not reading a head */
+	bool tunnel_in;		/* client bytes are tunnel payload now */
+	bool tunnel_out;	/* the 101 went out: responses bytes are raw */
+	bool chunked_out;	/* response body framed with chunked encoding */
+	struct sy_timer kick;	/* deferred h1_process after a stream change */
 };
 
 static int h1_on_head(void *ud, struct sy_msg *msg);
@@ -54,10 +58,20 @@ static const struct sy_h1_callbacks h1_server_cb = {
 
 static int h1_send_head(struct sy_stream *s, struct sy_msg *resp, bool end_stream);
 static int h1_send_data(struct sy_stream *s, const void *p, size_t n, bool end_stream);
+static void h1_sink_pause_read(struct sy_stream *s, bool pause);
+static size_t h1_sink_out_pending(struct sy_stream *s);
+static void h1_sink_start_tunnel(struct sy_stream *s);
+static void h1_sink_reset(struct sy_stream *s);
+static void h1_sink_kick(struct sy_stream *s);
 
 static const struct sy_stream_sink h1_sink = {
 	.send_head = h1_send_head,
 	.send_data = h1_send_data,
+	.pause_read = h1_sink_pause_read,
+	.out_pending = h1_sink_out_pending,
+	.start_tunnel = h1_sink_start_tunnel,
+	.reset = h1_sink_reset,
+	.kick = h1_sink_kick,
 };
 
 static void
@@ -90,8 +104,12 @@ h1_stream_start(struct h1_session *h)
 		return -1;
 	sy_hcm_stat_inc(h->http, SY_HTTP_downstream_rq_http1_total);
 	sy_h1_parser_reset(h->parser, &h->stream.arena);
+	h->stream.loop = h->c->loop;
+	h->stream.peer = h->c->peer;
+	h->stream.conn_id = h->c->id;
 	h->stream_active = true;
 	h->head_seen = false;
+	h->chunked_out = false;
 	if (h->http->request_headers_timeout > 0)
 		h->head_deadline = sy_now_ms() + h->http->request_headers_timeout;
 	h->c->log.action = "reading request headers";
@@ -103,8 +121,12 @@ h1_stream_finish(struct h1_session *h)
 {
 	if (!h->stream_active)
 		return;
+	if (h->stream.want_close)
+		h->want_close = true;
 	sy_hcm_stream_fini(&h->stream);
 	h->stream_active = false;
+	h->tunnel_in = false;
+	h->tunnel_out = false;
 	h->head_seen = false;
 	h->head_deadline = 0;
 	h->c->log.action = NULL;
@@ -139,6 +161,17 @@ h1_process(struct h1_session *h)
 	for (;;) {
 		if (c->closed || c->close_after_flush)
 			return SY_OK;
+		if (h->tunnel_in && h->stream_active && !h->stream.response_done) {
+			/* Upgrade payload: everything the client sends, unparsed. */
+			if (sy_buf_len(&c->in) > 0) {
+				size_t n = sy_buf_len(&c->in);
+
+				/* The manager copies the bytes before anything can re-enter. */
+				sy_hcm_on_tunnel_data(&h->stream, sy_buf_rpos(&c->in), n);
+				sy_buf_consume(&c->in, n);
+			}
+			return SY_OK;
+		}
 		if (h->stream_active && h->stream.request_done) {
 			if (!h->stream.response_done)
 				return SY_OK;	/* answer pending: keep the rest queued */
@@ -170,11 +203,16 @@ h1_process(struct h1_session *h)
 		}
 		if (rc == SY_AGAIN)
 			break;
-		/* SY_DONE: one message complete (or an upgrade head). */
-		if (h->stream.req.upgrade || (sy_msg_method(&h->stream.req) != NULL &&
-		    strcmp(sy_msg_method(&h->stream.req), "CONNECT") == 0)) {
-			/* Tunnels come with the upgrade support; until then refuse cleanly. */
-			h->want_close = true;
+		/* SY_DONE: one message complete; what follows may be tunnel bytes. */
+		if (sy_h1_parser_tunnel(h->parser)) {
+			if (h->stream.upgrade && !h->stream.local_reply) {
+				h->tunnel_in = true;
+				c->log.action = "proxying an upgraded connection";
+			} else {
+				/* Not an accepted upgrade: what follows is not HTTP. */
+				h->want_close = true;
+				sy_buf_consume(&c->in, sy_buf_len(&c->in));
+			}
 		}
 	}
 	h1_arm_timer(h);
@@ -194,7 +232,24 @@ h1_on_writable(struct sy_conn *c)
 {
 	struct h1_session *h = c->session;
 
+	if (h->stream_active)
+		sy_hcm_on_downstream_writable(&h->stream);
+	if (!c->closed)
+		h1_process(h);
+}
+
+static void
+h1_on_kick(struct sy_loop *loop, void *arg)
+{
+	struct h1_session *h = arg;
+
+	if (h->c->closed)
+		return;
 	h1_process(h);
+	if (!h->c->closed) {
+		sy_buf_release_if_empty(&h->c->in);
+		sy_conn_flush(h->c);
+	}
 }
 
 static void
@@ -202,6 +257,11 @@ h1_on_eof(struct sy_conn *c)
 {
 	struct h1_session *h = c->session;
 
+	if (h->tunnel_in && h->stream_active) {
+		/* Half-close: the other direction keeps flowing. */
+		sy_hcm_on_tunnel_eof(&h->stream);
+		return;
+	}
 	if (h->stream_active && h->head_seen && h->stream.request_done && !h->stream.response_done) {
 		/* Half-closed client still waiting for its answer. */
 		h->want_close = true;
@@ -260,6 +320,7 @@ h1_free(struct sy_conn *c)
 
 	if (h == NULL)
 		return;
+	sy_timer_stop(c->loop, &h->kick);
 	h1_stream_finish(h);
 	sy_h1_parser_free(h->parser);
 	sy_hcm_stat_add(h->http, SY_HTTP_downstream_cx_http1_active, -1);
@@ -285,6 +346,7 @@ sy_h1_server_attach(struct sy_conn *c)
 		return -1;
 	h->c = c;
 	h->http = &c->listener->http;
+	sy_timer_init(&h->kick, h1_on_kick, h);
 	lim.max_head_bytes = (size_t)h->http->max_request_headers_kb * 1024;
 	lim.max_headers = (unsigned)h->http->max_headers_count;
 	h->parser = sy_h1_parser_new(SY_H1_REQUEST, &lim, &h1_server_cb, h);
@@ -350,7 +412,30 @@ h1_send_head(struct sy_stream *s, struct sy_msg *resp, bool end_stream)
 
 	if (h->draining)
 		h->want_close = true;
+	if (s->want_close)
+		h->want_close = true;
+	if (resp->status == 101) {
+		/* Relayed as the upstream sent it (Upgrade, Connection: upgrade). */
+		resp->version = SY_HTTP_11;
+		if (sy_h1_emit_response_head(&c->out, resp) == -1)
+			return -1;
+		sy_hcm_count_tx(s, sy_buf_len(&c->out) - before);
+		sy_conn_flush(c);
+		return 0;
+	}
 	sy_headers_remove(&resp->headers, "connection");
+	/* A body of unknown length: chunked for HTTP/1.1, close-delimited for 1.0. */
+	if (!end_stream && sy_headers_get(&resp->headers, "content-length") == NULL &&
+	    resp->status >= 200 && resp->status != 204 && resp->status != 304) {
+		if (s->req.version == SY_HTTP_10) {
+			h->want_close = true;
+		} else {
+			sy_headers_remove(&resp->headers, "transfer-encoding");
+			if (sy_headers_add_cstr(&resp->headers, "transfer-encoding", "chunked") == -1)
+				return -1;
+			h->chunked_out = true;
+		}
+	}
 	if (h->want_close) {
 		if (sy_headers_add_cstr(&resp->headers, "connection", "close") == -1)
 			return -1;
@@ -372,11 +457,67 @@ h1_send_data(struct sy_stream *s, const void *p, size_t n, bool end_stream)
 {
 	struct h1_session *h = s->sink_ctx;
 	struct sy_conn *c = h->c;
+	size_t before = sy_buf_len(&c->out);
 
-	if (sy_buf_append(&c->out, p, n) == -1)
+	if (c->closed)
+		return 0;
+	if (h->chunked_out && !h->tunnel_out) {
+		if (n > 0 && sy_h1_emit_chunk(&c->out, p, n) == -1)
+			return -1;
+		if (end_stream && sy_h1_emit_last_chunk(&c->out) == -1)
+			return -1;
+	} else if (n > 0 && sy_buf_append(&c->out, p, n) == -1) {
 		return -1;
-	sy_hcm_count_tx(s, n);
-	if (end_stream || sy_buf_len(&c->out) >= SY_CONN_HIGH_WATER)
-		sy_conn_flush(c);
+	}
+	sy_hcm_count_tx(s, sy_buf_len(&c->out) - before);
+	if (end_stream && h->tunnel_out)
+		c->shut_wr_after_flush = true;	/* the upstream ended its direction */
+	sy_conn_flush(c);
 	return 0;
+}
+
+static void
+h1_sink_pause_read(struct sy_stream *s, bool pause)
+{
+	struct h1_session *h = s->sink_ctx;
+
+	if (!h->c->closed)
+		sy_conn_pause_read(h->c, pause);
+}
+
+static size_t
+h1_sink_out_pending(struct sy_stream *s)
+{
+	struct h1_session *h = s->sink_ctx;
+
+	return sy_buf_len(&h->c->out);
+}
+
+static void
+h1_sink_start_tunnel(struct sy_stream *s)
+{
+	struct h1_session *h = s->sink_ctx;
+
+	h->tunnel_out = true;
+	h->want_close = true;
+	/* Payload that came with the request head is in c->in already. */
+	sy_timer_start(h->c->loop, &h->kick, 0);
+}
+
+static void
+h1_sink_reset(struct sy_stream *s)
+{
+	struct h1_session *h = s->sink_ctx;
+
+	if (!h->c->closed)
+		sy_conn_close(h->c);
+}
+
+static void
+h1_sink_kick(struct sy_stream *s)
+{
+	struct h1_session *h = s->sink_ctx;
+
+	if (!h->c->closed)
+		sy_timer_start(h->c->loop, &h->kick, 0);
 }

@@ -217,23 +217,59 @@ master_close_listeners(struct master *m)
 
 /* ---- stats ------------------------------------------------------------- */
 
+/* http.<prefix>.upgrades.<type>.* for one type named in the config. */
+static int
+master_register_upgrade(const char *prefix, const char *type)
+{
+	char label[SY_STATS_NAME_MAX];
+	size_t i, n;
+
+	n = (size_t)snprintf(label, sizeof(label), "%s.upgrades.", prefix);
+	for (i = 0; type[i] != '\0' && n + 1 < sizeof(label); i++)
+		label[n++] = (char)((type[i] >= 'A' && type[i] <= 'Z') ? type[i] + 32 : type[i]);
+	label[n] = '\0';
+	return sy_stats_register(SY_SCOPE_UPGRADE, label) == UINT32_MAX ? -1 : 0;
+}
+
 static int
 master_register_stats(struct master *m, struct sy_conf *conf)
 {
-	unsigned i;
+	unsigned i, j, k, r;
 
+	for (i = 0; i < conf->nclusters; i++) {
+		conf->clusters[i].stats_base = sy_stats_register(SY_SCOPE_CLUSTER, conf->clusters[i].name);
+		if (conf->clusters[i].stats_base == UINT32_MAX)
+			goto full;
+	}
 	for (i = 0; i < conf->nlisteners; i++) {
 		struct sy_conf_listener *l = &conf->listeners[i];
+		const struct sy_conf_http *h = &l->http;
 
 		l->stats_base = sy_stats_register(SY_SCOPE_LISTENER, l->addr_label);
 		l->http.stats_base = sy_stats_register(SY_SCOPE_HTTP, l->http.stat_prefix);
-		if (l->stats_base == UINT32_MAX || l->http.stats_base == UINT32_MAX) {
-			sy_log(SY_LOG_ERROR, "too many statistics: the stats segment holds %u",
-			    MASTER_MAX_STATS);
-			return -1;
+		if (l->stats_base == UINT32_MAX || l->http.stats_base == UINT32_MAX)
+			goto full;
+		/* Every upgrade type the listener or its routes name can be accepted. */
+		for (j = 0; j < h->nupgrade_configs; j++)
+			if (master_register_upgrade(h->stat_prefix, h->upgrade_configs[j].upgrade_type) == -1)
+				goto full;
+		for (j = 0; j < h->nvirtual_hosts; j++) {
+			for (r = 0; r < h->virtual_hosts[j].nroutes; r++) {
+				const struct sy_conf_route *rt = &h->virtual_hosts[j].routes[r];
+
+				if (!rt->has_route)
+					continue;
+				for (k = 0; k < rt->route.nupgrade_configs; k++)
+					if (master_register_upgrade(h->stat_prefix,
+					    rt->route.upgrade_configs[k].upgrade_type) == -1)
+						goto full;
+			}
 		}
 	}
 	return 0;
+full:
+	sy_log(SY_LOG_ERROR, "too many statistics: the stats segment holds %u", MASTER_MAX_STATS);
+	return -1;
 }
 
 static unsigned
@@ -914,6 +950,8 @@ master_one_process(struct master *m)
 	rc = sy_worker_run(w);
 	if (m->admin != NULL)
 		sy_admin_close(m->admin);
+	m->admin = NULL;
+	sy_worker_free(w);
 	free(fds);
 	return rc;
 }

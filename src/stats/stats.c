@@ -42,6 +42,8 @@ struct stats_def {
 static const struct stats_def stats_server_defs[] = { SY_STATS_SERVER(STATS_DEF_) };
 static const struct stats_def stats_listener_defs[] = { SY_STATS_LISTENER(STATS_DEF_) };
 static const struct stats_def stats_http_defs[] = { SY_STATS_HTTP(STATS_DEF_) };
+static const struct stats_def stats_upgrade_defs[] = { SY_STATS_UPGRADE(STATS_DEF_) };
+static const struct stats_def stats_cluster_defs[] = { SY_STATS_CLUSTER(STATS_DEF_) };
 #undef STATS_DEF_
 
 static const struct {
@@ -53,6 +55,10 @@ static const struct {
 	[SY_SCOPE_SERVER] = { "server", NULL, stats_server_defs, SY_STAT_SERVER__N },
 	[SY_SCOPE_LISTENER] = { "listener", "<address>", stats_listener_defs, SY_STAT_LISTENER__N },
 	[SY_SCOPE_HTTP] = { "http", "<stat_prefix>", stats_http_defs, SY_STAT_HTTP__N },
+	/* Full names http.<stat_prefix>.upgrades.<type>.<stat>: the label carries the middle. */
+	[SY_SCOPE_UPGRADE] = { "http", "<stat_prefix>.upgrades.<type>", stats_upgrade_defs,
+	    SY_STAT_UPGRADE__N },
+	[SY_SCOPE_CLUSTER] = { "cluster", "<name>", stats_cluster_defs, SY_STAT_CLUSTER__N },
 };
 
 /* This process's view of the segment; inherited across fork. */

@@ -23,6 +23,7 @@
 #include "switchyard/log.h"
 #include "switchyard/loop.h"
 #include "switchyard/stats.h"
+#include "switchyard/upstream.h"
 #include "switchyard/worker.h"
 
 #define WORKER_ACCEPT_BATCH 64
@@ -367,6 +368,8 @@ sy_worker_new(const struct sy_heritage *h)
 		goto fail;
 	if ((w->loop = sy_loop_new()) == NULL)
 		goto fail;
+	if (sy_upstream_init(w->loop, h->conf) == -1)
+		goto fail;
 	if ((w->listen_fds = calloc(h->nlisten ? h->nlisten : 1, sizeof(int))) == NULL)
 		goto fail;
 	if (pipe2(w->sig_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
@@ -442,8 +445,24 @@ sy_worker_run(struct sy_worker *w)
 			break;
 	}
 	worker_close_listeners(w);
+	sy_upstream_fini();
 	sy_log(SY_LOG_INFO, "worker exiting: %s", w->stopping ? "stopped" : "drained");
 	return w->exit_status;
+}
+
+void
+sy_worker_free(struct sy_worker *w)
+{
+	if (w == NULL)
+		return;
+	if (w->sig_pipe[0] != -1) {
+		close(w->sig_pipe[0]);
+		close(w->sig_pipe[1]);
+	}
+	worker_sig_fd = -1;
+	sy_loop_free(w->loop);
+	free(w->listen_fds);
+	free(w);
 }
 
 void

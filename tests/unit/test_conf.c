@@ -1,13 +1,16 @@
 /*
  * test_conf.c - the configuration module: every key and its default, every
  * error path with its exact "file:line: reason", durations, relative paths
- * and includes from real files, the JSON dump (checked by a small JSON
- * reader), --list-keys, the restart-only comparison, and the generic table
- * walker driven by a table of its own (cross references).  Error cases are
+ * and includes from real files, clusters (endpoint resolution of
+ * "localhost" and of a name that does not resolve), filter chains and
+ * upgrade_configs, the JSON dump (checked by a small JSON reader),
+ * --list-keys, the restart-only comparison, and the generic table walker
+ * driven by a table of its own (cross references).  Error cases are
  * one table: input text and the exact output of sy_conf_errors_print.
  */
 #include <arpa/inet.h>
 #include <limits.h>
+#include <netdb.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -29,6 +32,12 @@
 #define VH_CLOSE "\n); } ); };\n" HTTP_CLOSE
 #define DR "direct_response = { status = 200; };"
 #define RP "listeners.http.route_config.virtual_hosts.routes"
+/* A route action, and the cluster it names (on a line of its own). */
+#define RT "route = { cluster = \"app\"; };"
+#define CL "clusters = ( { name = \"app\"; endpoints = [ \"127.0.0.1:9000\" ]; } );\n"
+#define RA RP ".route"
+#define HF "listeners.http.http_filters"
+#define UC "listeners.http.upgrade_configs"
 
 /* Everything sy_conf_errors_print says about text, malloc'd. */
 static char *
@@ -119,6 +128,295 @@ START_TEST(test_defaults)
 	ck_assert_int_eq(l->http.max_headers_count, 100);
 	ck_assert_uint_eq(l->http.nvirtual_hosts, 0);
 	ck_assert_ptr_null(l->http.virtual_hosts);
+	/* No http_filters: the router alone, so a chain always exists. */
+	ck_assert_uint_eq(l->http.nhttp_filters, 1);
+	ck_assert_ptr_nonnull(l->http.http_filters);
+	ck_assert_str_eq(l->http.http_filters[0].name, "router");
+	ck_assert_int_eq(l->http.http_filters[0].max_request_bytes, 0);
+	ck_assert_uint_eq(l->http.http_filters[0].nrequest_headers_to_add, 0);
+	ck_assert_uint_eq(l->http.nupgrade_configs, 0);
+	ck_assert_ptr_null(l->http.upgrade_configs);
+	ck_assert_uint_eq(c->nclusters, 0);
+	ck_assert_ptr_null(c->clusters);
+	sy_conf_free(c);
+}
+END_TEST
+
+/* Every key of issue 3: clusters, route actions, filters, upgrades. */
+static const char proxy_keys[] =
+	"clusters = (\n"							/* 1 */
+	"  { name = \"app\"; endpoints = [ \"127.0.0.1:9000\", \"[::1]:9001\" ];\n"
+	"    connect_timeout = \"250ms\"; lb_policy = \"least_request\"; max_connections = 1000000;\n"
+	"    max_idle_connections = 0; idle_timeout = \"0\"; },\n"
+	"  { name = \"chat\"; endpoints = [ \"10.1.2.3:80\" ]; lb_policy = \"random\"; },\n" /* 5 */
+	"  { name = \"plain\"; endpoints = ( \"192.0.2.1:8080\" ); }\n"
+	");\n"
+	"listeners = ( { name = \"l\"; address = \"127.0.0.1:8080\"; http = { stat_prefix = \"p\";\n"
+	"  http_filters = (\n"
+	"    { name = \"buffer\"; max_request_bytes = 1073741824; },\n"		/* 10 */
+	"    { name = \"header_mutation\";\n"
+	"      request_headers_to_add = ( { name = \"X-Added\"; value = \"1\"; append = true; },\n"
+	"        { name = \"x-empty\"; value = \"\"; } );\n"
+	"      request_headers_to_remove = [ \"X-Secret\", \"cookie\" ];\n"
+	"      response_headers_to_add = ( { name = \"server\"; value = \"sy\\tyard\"; } );\n" /* 15 */
+	"      response_headers_to_remove = [ \"Via\" ]; },\n"
+	"    { name = \"router\"; }\n"
+	"  );\n"
+	"  upgrade_configs = (\n"
+	"    { upgrade_type = \"WebSocket\";\n"					/* 20 */
+	"      filters = ( { name = \"header_mutation\"; request_headers_to_remove = [ \"x-a\" ]; },\n"
+	"        { name = \"router\"; } ); },\n"
+	"    { upgrade_type = \"foo\"; enabled = false; },\n"
+	"    { upgrade_type = \"TLS/1.0\"; enabled = true; }\n"
+	"  );\n"								/* 25 */
+	"  route_config = { virtual_hosts = ( { name = \"v\"; domains = [ \"*\" ]; routes = (\n"
+	"    { match = { prefix = \"/api/\"; };\n"
+	"      route = { cluster = \"chat\"; timeout = \"0\"; idle_timeout = \"10m\"; prefix_rewrite = \"/\";\n"
+	"        host_rewrite_literal = \"backend.internal:8080\";\n"
+	"        upgrade_configs = ( { upgrade_type = \"websocket\"; enabled = false; },\n" /* 30 */
+	"          { upgrade_type = \"foo\"; } ); }; },\n"
+	"    { match = { prefix = \"/\"; }; route = { cluster = \"app\"; }; }\n"
+	"  ); } ); };\n"
+	"}; } );\n";
+
+START_TEST(test_proxy_keys)
+{
+	struct sy_conf *c = load_ok(proxy_keys);
+	const struct sy_conf_cluster *cl;
+	const struct sy_conf_endpoint *ep;
+	const struct sy_conf_http *h;
+	const struct sy_conf_filter *f;
+	const struct sy_conf_upgrade *u;
+	const struct sy_conf_route *r;
+	const struct sockaddr_in6 *sin6;
+	const struct sockaddr_in *sin;
+
+	/* clusters */
+	ck_assert_uint_eq(c->nclusters, 3);
+	cl = &c->clusters[0];
+	ck_assert_int_eq(cl->line, 2);
+	ck_assert_uint_eq(cl->index, 0);
+	ck_assert_str_eq(cl->name, "app");
+	ck_assert_uint_eq(cl->nendpoint_names, 2);
+	ck_assert_str_eq(cl->endpoint_names[0], "127.0.0.1:9000");
+	ck_assert_str_eq(cl->endpoint_names[1], "[::1]:9001");
+	ck_assert_uint_eq(cl->nendpoints, 2);
+	ep = &cl->endpoints[0];
+	ck_assert_str_eq(ep->label, "127.0.0.1:9000");
+	ck_assert_str_eq(ep->host, "127.0.0.1");
+	ck_assert_uint_eq(ep->salen, sizeof(struct sockaddr_in));
+	sin = (const struct sockaddr_in *)&ep->sa;
+	ck_assert_int_eq(sin->sin_family, AF_INET);
+	ck_assert_int_eq(ntohs(sin->sin_port), 9000);
+	ck_assert_uint_eq(ntohl(sin->sin_addr.s_addr), 0x7f000001);
+	ep = &cl->endpoints[1];
+	ck_assert_str_eq(ep->label, "[::1]:9001");
+	ck_assert_str_eq(ep->host, "[::1]");
+	ck_assert_uint_eq(ep->salen, sizeof(struct sockaddr_in6));
+	sin6 = (const struct sockaddr_in6 *)&ep->sa;
+	ck_assert_int_eq(sin6->sin6_family, AF_INET6);
+	ck_assert_int_eq(ntohs(sin6->sin6_port), 9001);
+	ck_assert(IN6_IS_ADDR_LOOPBACK(&sin6->sin6_addr));
+	ck_assert_int_eq(cl->connect_timeout, 250);
+	ck_assert_int_eq(cl->lb_policy, SY_LB_LEAST_REQUEST);
+	ck_assert_int_eq(cl->max_connections, 1000000);
+	ck_assert_int_eq(cl->max_idle_connections, 0);
+	ck_assert_int_eq(cl->idle_timeout, 0);
+	cl = &c->clusters[1];
+	ck_assert_int_eq(cl->line, 5);
+	ck_assert_uint_eq(cl->index, 1);
+	ck_assert_str_eq(cl->name, "chat");
+	ck_assert_uint_eq(cl->nendpoints, 1);
+	ck_assert_str_eq(cl->endpoints[0].label, "10.1.2.3:80");
+	/* defaults */
+	ck_assert_int_eq(cl->lb_policy, SY_LB_RANDOM);
+	ck_assert_int_eq(cl->connect_timeout, 5000);
+	ck_assert_int_eq(cl->max_connections, 1024);
+	ck_assert_int_eq(cl->max_idle_connections, 32);
+	ck_assert_int_eq(cl->idle_timeout, 60000);
+	cl = &c->clusters[2];
+	ck_assert_uint_eq(cl->index, 2);
+	ck_assert_int_eq(cl->lb_policy, SY_LB_ROUND_ROBIN);
+	ck_assert_str_eq(cl->endpoints[0].label, "192.0.2.1:8080");
+
+	/* http_filters */
+	h = &c->listeners[0].http;
+	ck_assert_uint_eq(h->nhttp_filters, 3);
+	f = &h->http_filters[0];
+	ck_assert_int_eq(f->line, 10);
+	ck_assert_str_eq(f->name, "buffer");
+	ck_assert_int_eq(f->max_request_bytes, 1073741824);
+	f = &h->http_filters[1];
+	ck_assert_int_eq(f->line, 11);
+	ck_assert_str_eq(f->name, "header_mutation");
+	ck_assert_int_eq(f->max_request_bytes, 0);
+	ck_assert_uint_eq(f->nrequest_headers_to_add, 2);
+	ck_assert_int_eq(f->request_headers_to_add[0].line, 12);
+	ck_assert_str_eq(f->request_headers_to_add[0].name, "x-added");	/* lower-cased */
+	ck_assert_str_eq(f->request_headers_to_add[0].value, "1");
+	ck_assert(f->request_headers_to_add[0].append);
+	ck_assert_str_eq(f->request_headers_to_add[1].name, "x-empty");
+	ck_assert_str_eq(f->request_headers_to_add[1].value, "");
+	ck_assert(!f->request_headers_to_add[1].append);			/* default */
+	ck_assert_uint_eq(f->nrequest_headers_to_remove, 2);
+	ck_assert_str_eq(f->request_headers_to_remove[0], "x-secret");
+	ck_assert_str_eq(f->request_headers_to_remove[1], "cookie");
+	ck_assert_uint_eq(f->nresponse_headers_to_add, 1);
+	ck_assert_str_eq(f->response_headers_to_add[0].name, "server");
+	ck_assert_str_eq(f->response_headers_to_add[0].value, "sy\tyard");
+	ck_assert_uint_eq(f->nresponse_headers_to_remove, 1);
+	ck_assert_str_eq(f->response_headers_to_remove[0], "via");
+	f = &h->http_filters[2];
+	ck_assert_str_eq(f->name, "router");
+	ck_assert_uint_eq(f->nrequest_headers_to_add, 0);
+	ck_assert_ptr_null(f->request_headers_to_remove);
+
+	/* listener upgrade_configs */
+	ck_assert_uint_eq(h->nupgrade_configs, 3);
+	u = &h->upgrade_configs[0];
+	ck_assert_int_eq(u->line, 20);
+	ck_assert_str_eq(u->upgrade_type, "websocket");				/* lower-cased */
+	ck_assert(u->enabled);
+	ck_assert(!u->enabled_set);
+	ck_assert(u->has_filters);
+	ck_assert_uint_eq(u->nfilters, 2);
+	ck_assert_str_eq(u->filters[0].name, "header_mutation");
+	ck_assert_int_eq(u->filters[0].line, 21);
+	ck_assert_str_eq(u->filters[0].request_headers_to_remove[0], "x-a");
+	ck_assert_str_eq(u->filters[1].name, "router");
+	u = &h->upgrade_configs[1];
+	ck_assert_str_eq(u->upgrade_type, "foo");
+	ck_assert(!u->enabled);
+	ck_assert(u->enabled_set);
+	ck_assert(!u->has_filters);
+	ck_assert_ptr_null(u->filters);
+	ck_assert_uint_eq(u->nfilters, 0);
+	u = &h->upgrade_configs[2];
+	ck_assert_str_eq(u->upgrade_type, "tls/1.0");
+	ck_assert(u->enabled);
+	ck_assert(u->enabled_set);
+
+	/* route actions */
+	ck_assert_uint_eq(h->virtual_hosts[0].nroutes, 2);
+	r = &h->virtual_hosts[0].routes[0];
+	ck_assert(r->has_route);
+	ck_assert(!r->has_direct_response);
+	ck_assert_str_eq(r->route.cluster, "chat");
+	ck_assert_ptr_eq(r->route.cluster_ref, &c->clusters[1]);
+	ck_assert_int_eq(r->route.timeout, 0);
+	ck_assert(r->route.idle_timeout_set);
+	ck_assert_int_eq(r->route.idle_timeout, 600000);
+	ck_assert_str_eq(r->route.prefix_rewrite, "/");
+	ck_assert_str_eq(r->route.host_rewrite_literal, "backend.internal:8080");
+	ck_assert_uint_eq(r->route.nupgrade_configs, 2);
+	u = &r->route.upgrade_configs[0];
+	ck_assert_int_eq(u->line, 30);
+	ck_assert_str_eq(u->upgrade_type, "websocket");
+	ck_assert(!u->enabled);
+	ck_assert(u->enabled_set);
+	ck_assert(!u->has_filters);
+	u = &r->route.upgrade_configs[1];
+	ck_assert_str_eq(u->upgrade_type, "foo");
+	ck_assert(u->enabled);
+	ck_assert(!u->enabled_set);
+	r = &h->virtual_hosts[0].routes[1];
+	ck_assert(r->has_route);
+	ck_assert_str_eq(r->route.cluster, "app");
+	ck_assert_ptr_eq(r->route.cluster_ref, &c->clusters[0]);
+	ck_assert_int_eq(r->route.timeout, 15000);				/* defaults */
+	ck_assert(!r->route.idle_timeout_set);
+	ck_assert_int_eq(r->route.idle_timeout, 0);
+	ck_assert_ptr_null(r->route.prefix_rewrite);
+	ck_assert_ptr_null(r->route.host_rewrite_literal);
+	ck_assert_uint_eq(r->route.nupgrade_configs, 0);
+	ck_assert_ptr_null(r->route.upgrade_configs);
+	sy_conf_free(c);
+}
+END_TEST
+
+/* A name resolves at load time: every address becomes an endpoint. */
+START_TEST(test_cluster_resolve_localhost)
+{
+	struct sy_conf *c = load_ok(L1 "clusters = ( { name = \"a\"; endpoints = [ \"localhost:80\" ]; },\n"
+	    "  { name = \"b\"; endpoints = [ \"localhost:81\", \"127.0.0.1:81\", \"[::1]:81\" ]; } );\n");
+	const struct sy_conf_cluster *cl = &c->clusters[0];
+	unsigned i, loopback = 0, n127 = 0, n6 = 0;
+
+	ck_assert_uint_ge(cl->nendpoints, 1);
+	for (i = 0; i < cl->nendpoints; i++) {
+		const struct sy_conf_endpoint *ep = &cl->endpoints[i];
+		const struct sockaddr *sa = (const struct sockaddr *)&ep->sa;
+
+		ck_assert_str_eq(ep->host, "localhost");
+		ck_assert(sa->sa_family == AF_INET || sa->sa_family == AF_INET6);
+		if (sa->sa_family == AF_INET) {
+			ck_assert_uint_eq(ep->salen, sizeof(struct sockaddr_in));
+			ck_assert_int_eq(ntohs(((const struct sockaddr_in *)sa)->sin_port), 80);
+		} else {
+			ck_assert_uint_eq(ep->salen, sizeof(struct sockaddr_in6));
+			ck_assert_int_eq(ntohs(((const struct sockaddr_in6 *)sa)->sin6_port), 80);
+		}
+		if (sy_addr_is_loopback(sa)) {
+			loopback++;
+			ck_assert(strcmp(ep->label, "127.0.0.1:80") == 0 || strcmp(ep->label, "[::1]:80") == 0);
+		}
+	}
+	ck_assert_uint_ge(loopback, 1);
+	/* One address given twice (by name and by number) is one endpoint. */
+	cl = &c->clusters[1];
+	for (i = 0; i < cl->nendpoints; i++) {
+		n127 += strcmp(cl->endpoints[i].label, "127.0.0.1:81") == 0;
+		n6 += strcmp(cl->endpoints[i].label, "[::1]:81") == 0;
+	}
+	ck_assert_uint_eq(n127, 1);
+	ck_assert_uint_eq(n6, 1);
+	ck_assert_uint_eq(cl->nendpoint_names, 3);
+	sy_conf_free(c);
+}
+END_TEST
+
+/* A name that does not resolve fails the load, with the resolver's reason. */
+START_TEST(test_cluster_unresolvable)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM, .ai_flags = AI_NUMERICSERV }, *res = NULL;
+	char want[512], *out;
+	int rc = getaddrinfo("no-such-host.invalid", "80", &hints, &res);
+
+	if (rc == 0) {
+		/* A resolver that answers for .invalid (RFC 6761 says it must not). */
+		freeaddrinfo(res);
+		return;
+	}
+	snprintf(want, sizeof(want), "test.conf:4: cannot resolve \"no-such-host.invalid\": %s\n",
+	    rc == EAI_SYSTEM ? "System error" : gai_strerror(rc));
+	out = errors_of(L1 "clusters = ( { name = \"a\"; endpoints = [\n"
+	    "  \"127.0.0.1:1\",\n  \"no-such-host.invalid:80\" ]; } );\n");
+	if (rc != EAI_SYSTEM)
+		ck_assert_str_eq(out, want);
+	else
+		ck_assert(strncmp(out, want, 50) == 0);
+	free(out);
+}
+END_TEST
+
+START_TEST(test_filters_and_upgrades_minimal)
+{
+	/* An upgrade without filters, an empty route upgrade list, one filter. */
+	struct sy_conf *c = load_ok(HTTP_OPEN "http_filters = ( { name = \"router\"; } );\n"
+	    "upgrade_configs = ( { upgrade_type = \"CONNECT-UDP\"; } );\n"
+	    "route_config = { virtual_hosts = ( { name = \"v\"; domains = [ \"*\" ]; routes = (\n"
+	    "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; upgrade_configs = (); }; } ); } ); };\n"
+	    HTTP_CLOSE CL);
+	const struct sy_conf_http *h = &c->listeners[0].http;
+
+	ck_assert_uint_eq(h->nhttp_filters, 1);
+	ck_assert_int_eq(h->http_filters[0].line, 2);
+	ck_assert_uint_eq(h->nupgrade_configs, 1);
+	ck_assert_str_eq(h->upgrade_configs[0].upgrade_type, "connect-udp");
+	ck_assert(h->upgrade_configs[0].enabled);
+	ck_assert(!h->upgrade_configs[0].has_filters);
+	ck_assert_uint_eq(h->virtual_hosts[0].routes[0].route.nupgrade_configs, 0);
+	ck_assert_ptr_eq(h->virtual_hosts[0].routes[0].route.cluster_ref, &c->clusters[0]);
 	sy_conf_free(c);
 }
 END_TEST
@@ -538,8 +836,8 @@ static const struct {
 	{ HTTP_OPEN "stream_idle_timeout = \"m\";\n" HTTP_CLOSE,
 	  "test.conf:2: listeners.http.stream_idle_timeout: invalid duration \"m\": "
 	  "duration must start with a number (e.g. \"15s\")\n" },
-	{ HTTP_OPEN "upgrade_configs = ();\n" HTTP_CLOSE,
-	  "test.conf:2: unknown key \"upgrade_configs\" in listeners.http\n" },
+	{ HTTP_OPEN "upgrade_configs = { upgrade_type = \"websocket\"; };\n" HTTP_CLOSE,
+	  "test.conf:2: " UC ": expected a list ( { ... }, ... ), got a group\n" },
 	{ HTTP_OPEN "route_config = { routes = (); };\n" HTTP_CLOSE,
 	  "test.conf:2: unknown key \"routes\" in listeners.http.route_config\n" },
 	{ HTTP_OPEN "route_config = ( );\n" HTTP_CLOSE,
@@ -590,6 +888,8 @@ static const struct {
 	{ VH_OPEN "{ match = { prefix = \"/\"; }; }" VH_CLOSE, "test.conf:3: route has no action\n" },
 	{ VH_OPEN "{ match = { prefix = \"/\"; }; " DR " cluster = \"c\"; }" VH_CLOSE,
 	  "test.conf:3: unknown key \"cluster\" in " RP "\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; " DR "\n " RT " }" VH_CLOSE CL,
+	  "test.conf:3: route has both direct_response and route\n" },
 	{ VH_OPEN "{ match = { }; " DR " }" VH_CLOSE,
 	  "test.conf:3: route match needs one of prefix, path or safe_regex\n" },
 	{ VH_OPEN "{ match = { prefix = \"/\"; path = \"/x\"; }; " DR " }" VH_CLOSE,
@@ -616,6 +916,255 @@ static const struct {
 	  "test.conf:3: " RP ".direct_response.body: expected a string, got an integer\n" },
 	{ VH_OPEN "{ match = { prefix = \"/\"; }; direct_response = { status = 200; file = \"x\"; }; }" VH_CLOSE,
 	  "test.conf:3: unknown key \"file\" in " RP ".direct_response\n" },
+	/* route actions */
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"x\"; }; }" VH_CLOSE,
+	  "test.conf:3: unknown cluster \"x\"\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"ap\"; }; },\n"
+	  "{ match = { prefix = \"/\"; }; route = { cluster = \"App\"; }; }" VH_CLOSE CL,
+	  "test.conf:3: unknown cluster \"ap\"\n"
+	  "test.conf:4: unknown cluster \"App\"\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { }; }" VH_CLOSE CL,
+	  "test.conf:3: missing required key \"cluster\" in " RA "\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"\"; }; }" VH_CLOSE CL,
+	  "test.conf:3: " RA ".cluster: must not be empty\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = \"app\"; }" VH_CLOSE CL,
+	  "test.conf:3: " RA ": expected a group { ... }, got a string\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; retry_policy = { }; }; }" VH_CLOSE CL,
+	  "test.conf:3: unknown key \"retry_policy\" in " RA "\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; timeout = 15; }; }" VH_CLOSE CL,
+	  "test.conf:3: " RA ".timeout: expected a duration string such as \"30s\", got an integer\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; idle_timeout = \"5\"; }; }" VH_CLOSE CL,
+	  "test.conf:3: " RA ".idle_timeout: invalid duration \"5\": duration needs a unit: ms, s, m, h or d\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\";\n"
+	  "  prefix_rewrite = \"/a b\"; }; },\n"
+	  "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; prefix_rewrite = \"/a?b\"; }; },\n"
+	  "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; prefix_rewrite = \"/a\\nb\"; }; }" VH_CLOSE CL,
+	  "test.conf:4: invalid prefix_rewrite \"/a b\": a path has no spaces, control characters, \"?\" or \"#\"\n"
+	  "test.conf:5: invalid prefix_rewrite \"/a?b\": a path has no spaces, control characters, \"?\" or \"#\"\n"
+	  "test.conf:6: invalid prefix_rewrite \"/a\nb\": a path has no spaces, control characters, \"?\" or \"#\"\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; host_rewrite_literal = \"\"; }; },\n"
+	  "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; host_rewrite_literal = \"a b\"; }; },\n"
+	  "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; host_rewrite_literal = \"a/b\"; }; }" VH_CLOSE CL,
+	  "test.conf:3: invalid host_rewrite_literal \"\": expected a host, optionally with a port\n"
+	  "test.conf:4: invalid host_rewrite_literal \"a b\": expected a host, optionally with a port\n"
+	  "test.conf:5: invalid host_rewrite_literal \"a/b\": expected a host, optionally with a port\n" },
+	{ VH_OPEN "{ match = { safe_regex = \"/a.*\"; };\n"
+	  "  route = { cluster = \"app\";\n"
+	  "    prefix_rewrite = \"/b\"; }; },\n"
+	  "{ match = { path = \"/a\"; }; route = { cluster = \"app\"; prefix_rewrite = \"/b\"; }; }" VH_CLOSE CL,
+	  "test.conf:5: prefix_rewrite needs a route matched by prefix or path, not safe_regex\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; prefix_rewrite = 1; }; }" VH_CLOSE CL,
+	  "test.conf:3: " RA ".prefix_rewrite: expected a string, got an integer\n" },
+	/* a route's upgrade_configs */
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; upgrade_configs = (\n"
+	  "  { upgrade_type = \"websocket\";\n"
+	  "    filters = ( { name = \"router\"; } ); } ); }; }" VH_CLOSE CL,
+	  "test.conf:5: filters are only allowed in a listener's upgrade_configs\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; upgrade_configs = (\n"
+	  "  { enabled = false; } ); }; }" VH_CLOSE CL,
+	  "test.conf:4: missing required key \"upgrade_type\" in " RA ".upgrade_configs\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; upgrade_configs = (\n"
+	  "  { upgrade_type = \"WebSocket\"; },\n"
+	  "  { upgrade_type = \"websocket\"; enabled = false; },\n"
+	  "  { upgrade_type = \"web socket\"; },\n"
+	  "  { upgrade_type = \"H2C\"; },\n"
+	  "  { upgrade_type = \"websocket\"; enabled = \"no\"; } ); }; }" VH_CLOSE CL,
+	  "test.conf:5: duplicate upgrade_type \"websocket\" (first defined at line 4)\n"
+	  "test.conf:6: invalid upgrade_type \"web socket\": not an HTTP token\n"
+	  "test.conf:7: upgrade type \"h2c\" is never proxied\n"
+	  "test.conf:8: " RA ".upgrade_configs.enabled: expected true or false, got a string\n"
+	  "test.conf:8: duplicate upgrade_type \"websocket\" (first defined at line 4)\n" },
+	{ VH_OPEN "{ match = { prefix = \"/\"; }; route = { cluster = \"app\"; upgrade_configs = (\n"
+	  "  { upgrade_type = \"websocket\"; cluster = \"app\"; } ); }; }" VH_CLOSE CL,
+	  "test.conf:4: unknown key \"cluster\" in " RA ".upgrade_configs\n" },
+	/* http_filters */
+	{ HTTP_OPEN "http_filters = ();\n" HTTP_CLOSE, "test.conf:2: " HF ": must not be empty\n" },
+	{ HTTP_OPEN "http_filters = ( \"router\" );\n" HTTP_CLOSE,
+	  "test.conf:2: " HF ": each element must be a group { ... }, got a string\n"
+	  "test.conf:2: " HF ": must not be empty\n" },
+	{ HTTP_OPEN "http_filters = ( { max_request_bytes = 1; } );\n" HTTP_CLOSE,
+	  "test.conf:2: missing required key \"name\" in " HF "\n" },
+	{ HTTP_OPEN "http_filters = (\n"
+	  "  { name = \"header_mutation\"; } );\n" HTTP_CLOSE,
+	  "test.conf:2: http_filters has no router\n" },
+	{ HTTP_OPEN "http_filters = (\n"
+	  "  { name = \"router\"; },\n"
+	  "  { name = \"header_mutation\"; } );\n" HTTP_CLOSE,
+	  "test.conf:3: the router filter must be last\n" },
+	{ HTTP_OPEN "http_filters = (\n"
+	  "  { name = \"router\"; },\n"
+	  "  { name = \"router\"; } );\n" HTTP_CLOSE,
+	  "test.conf:3: the router filter must be last\n" },
+	{ HTTP_OPEN "http_filters = (\n"
+	  "  { name = \"gzip\"; },\n"
+	  "  { name = \"Router\"; } );\n" HTTP_CLOSE,
+	  "test.conf:3: unknown filter \"gzip\" (expected router, buffer or header_mutation)\n"
+	  "test.conf:4: unknown filter \"Router\" (expected router, buffer or header_mutation)\n" },
+	{ HTTP_OPEN "http_filters = (\n"
+	  "  { name = \"buffer\"; },\n"
+	  "  { name = \"router\";\n"
+	  "    max_request_bytes = 1024; } );\n" HTTP_CLOSE,
+	  "test.conf:3: filter \"buffer\" needs max_request_bytes\n"
+	  "test.conf:5: max_request_bytes is not a setting of filter \"router\"\n" },
+	{ HTTP_OPEN "http_filters = (\n"
+	  "  { name = \"buffer\"; max_request_bytes = 1;\n"
+	  "    request_headers_to_add = ( { name = \"a\"; value = \"b\"; } );\n"
+	  "    response_headers_to_remove = [ \"x\" ]; },\n"
+	  "  { name = \"header_mutation\"; max_request_bytes = 2; },\n"
+	  "  { name = \"router\"; request_headers_to_remove = [ \"x\" ]; } );\n" HTTP_CLOSE,
+	  "test.conf:4: request_headers_to_add is not a setting of filter \"buffer\"\n"
+	  "test.conf:5: response_headers_to_remove is not a setting of filter \"buffer\"\n"
+	  "test.conf:6: max_request_bytes is not a setting of filter \"header_mutation\"\n"
+	  "test.conf:7: request_headers_to_remove is not a setting of filter \"router\"\n" },
+	{ HTTP_OPEN "http_filters = (\n"
+	  "  { name = \"buffer\"; max_request_bytes = 0; },\n"
+	  "  { name = \"buffer\"; max_request_bytes = 1073741825; },\n"
+	  "  { name = \"buffer\"; max_request_bytes = 10000000000L; },\n"
+	  "  { name = \"buffer\"; max_request_bytes = \"1k\"; },\n"
+	  "  { name = \"router\"; } );\n" HTTP_CLOSE,
+	  "test.conf:3: " HF ".max_request_bytes: 0 is out of range (1..1073741824)\n"
+	  "test.conf:4: " HF ".max_request_bytes: 1073741825 is out of range (1..1073741824)\n"
+	  "test.conf:5: " HF ".max_request_bytes: 10000000000 is out of range (1..1073741824)\n"
+	  "test.conf:6: " HF ".max_request_bytes: expected an integer, got a string\n" },
+	{ HTTP_OPEN "http_filters = ( { name = \"router\"; }, { name = 1; } );\n" HTTP_CLOSE,
+	  "test.conf:2: " HF ".name: expected a string, got an integer\n"
+	  "test.conf:2: the router filter must be last\n" },
+	{ HTTP_OPEN "http_filters = ( { name = \"header_mutation\"; request_headers_to_add = (\n"
+	  "  { name = \"x a\"; value = \"1\"; },\n"
+	  "  { name = \":path\"; value = \"/\"; },\n"
+	  "  { name = \"x-b\"; },\n"
+	  "  { name = \"x-c\"; value = \"a\\r\\nx-d: 1\"; },\n"
+	  "  { name = \"x-e\"; value = \"1\"; append = 1; },\n"
+	  "  { value = \"1\"; } ); },\n"
+	  "  { name = \"router\"; } );\n" HTTP_CLOSE,
+	  "test.conf:3: invalid header name \"x a\"\n"
+	  "test.conf:4: invalid header name \":path\"\n"
+	  "test.conf:5: header \"x-b\" has no value\n"
+	  "test.conf:6: invalid value for header \"x-c\": control characters are not allowed\n"
+	  "test.conf:7: " HF ".request_headers_to_add.append: expected true or false, got an integer\n"
+	  "test.conf:8: missing required key \"name\" in " HF ".request_headers_to_add\n" },
+	{ HTTP_OPEN "http_filters = ( { name = \"header_mutation\";\n"
+	  "  request_headers_to_remove = [ \"a b\", \"ok\" ];\n"
+	  "  response_headers_to_remove = [ \"\" ];\n"
+	  "  response_headers_to_add = ( { name = \"v\"; value = \"\\x7f\"; } ); },\n"
+	  "  { name = \"router\"; } );\n" HTTP_CLOSE,
+	  "test.conf:3: invalid header name \"a b\"\n"
+	  "test.conf:4: " HF ".response_headers_to_remove: elements must not be empty\n"
+	  "test.conf:5: invalid value for header \"v\": control characters are not allowed\n" },
+	{ HTTP_OPEN "http_filters = ( { name = \"router\"; typed_config = { }; } );\n" HTTP_CLOSE,
+	  "test.conf:2: unknown key \"typed_config\" in " HF "\n" },
+	/* a listener's upgrade_configs */
+	{ HTTP_OPEN "upgrade_configs = (\n"
+	  "  { upgrade_type = \"websocket\"; filters = (); } );\n" HTTP_CLOSE,
+	  "test.conf:3: " UC ".filters: must not be empty\n" },
+	{ HTTP_OPEN "upgrade_configs = (\n"
+	  "  { upgrade_type = \"websocket\"; filters = ( { name = \"header_mutation\"; } ); } );\n" HTTP_CLOSE,
+	  "test.conf:3: filters has no router\n" },
+	{ HTTP_OPEN "upgrade_configs = ( { upgrade_type = \"websocket\"; filters = (\n"
+	  "  { name = \"buffer\"; max_request_bytes = 1024; },\n"
+	  "  { name = \"router\"; } ); } );\n" HTTP_CLOSE,
+	  "test.conf:3: filter \"buffer\" cannot handle upgrade payload\n" },
+	{ HTTP_OPEN "upgrade_configs = ( { upgrade_type = \"websocket\"; filters = (\n"
+	  "  { name = \"router\"; },\n"
+	  "  { name = \"header_mutation\"; max_request_bytes = 1; } ); } );\n" HTTP_CLOSE,
+	  "test.conf:3: the router filter must be last\n"
+	  "test.conf:4: max_request_bytes is not a setting of filter \"header_mutation\"\n" },
+	{ HTTP_OPEN "upgrade_configs = (\n"
+	  "  { upgrade_type = \"h2c\"; },\n"
+	  "  { upgrade_type = \"\"; },\n"
+	  "  { upgrade_type = \"foo/\"; },\n"
+	  "  { upgrade_type = \"a,b\"; },\n"
+	  "  { enabled = true; },\n"
+	  "  { upgrade_type = \"Foo\"; },\n"
+	  "  { upgrade_type = \"FOO\"; enabled = false; },\n"
+	  "  { upgrade_type = \"x\"; enabled = 1; } );\n" HTTP_CLOSE,
+	  "test.conf:3: upgrade type \"h2c\" is never proxied\n"
+	  "test.conf:4: " UC ".upgrade_type: must not be empty\n"
+	  "test.conf:5: invalid upgrade_type \"foo/\": not an HTTP token\n"
+	  "test.conf:6: invalid upgrade_type \"a,b\": not an HTTP token\n"
+	  "test.conf:7: missing required key \"upgrade_type\" in " UC "\n"
+	  "test.conf:9: duplicate upgrade_type \"foo\" (first defined at line 8)\n"
+	  "test.conf:10: " UC ".enabled: expected true or false, got an integer\n" },
+	{ HTTP_OPEN "upgrade_configs = ( { upgrade_type = \"websocket\"; allow_connect = true; } );\n" HTTP_CLOSE,
+	  "test.conf:2: unknown key \"allow_connect\" in " UC "\n" },
+	/* clusters */
+	{ L1 "clusters = { name = \"a\"; };\n",
+	  "test.conf:2: clusters: expected a list ( { ... }, ... ), got a group\n" },
+	{ L1 "clusters = ( { endpoints = [ \"127.0.0.1:1\" ]; } );\n",
+	  "test.conf:2: missing required key \"name\" in clusters\n" },
+	{ L1 "clusters = ( { name = \"a\"; } );\n",
+	  "test.conf:2: missing required key \"endpoints\" in clusters\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = []; } );\n",
+	  "test.conf:2: clusters.endpoints: must not be empty\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = \"127.0.0.1:1\"; } );\n",
+	  "test.conf:2: clusters.endpoints: expected an array of strings [ \"...\", ... ], got a string\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ 80 ]; } );\n",
+	  "test.conf:2: clusters.endpoints: each element must be a string, got an integer\n"
+	  "test.conf:2: clusters.endpoints: must not be empty\n" },
+	{ L1 "clusters = (\n"
+	  "  { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ]; },\n"
+	  "  { name = \"b\"; endpoints = [ \"127.0.0.1:1\" ]; },\n"
+	  "  { name = \"a\"; endpoints = [ \"127.0.0.1:2\" ]; }\n"
+	  ");\n",
+	  "test.conf:5: duplicate cluster name \"a\" (first defined at line 3)\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [\n"
+	  "  \"app\",\n"
+	  "  \"::1:80\",\n"
+	  "  \"[::1]80\",\n"
+	  "  \"app:http\",\n"
+	  "  \"app:0\",\n"
+	  "  \"app:65536\",\n"
+	  "  \":80\",\n"
+	  "  \"[]:80\",\n"
+	  "  \"*:80\",\n"
+	  "  \"0.0.0.0:80\",\n"
+	  "  \"[::]:80\",\n"
+	  "  \"[app]:80\",\n"
+	  "  \"127.0.0.1:80\",\n"
+	  "  \"127.0.0.1:80\",\n"
+	  "  \"app:\" ]; } );\n",
+	  "test.conf:3: invalid endpoint \"app\": expected host:port, such as 127.0.0.1:9000, [::1]:9001 or app.internal:80\n"
+	  "test.conf:4: invalid endpoint \"::1:80\": an IPv6 address needs brackets, as in [::1]:9001\n"
+	  "test.conf:5: invalid endpoint \"[::1]80\": expected host:port, such as 127.0.0.1:9000, [::1]:9001 or app.internal:80\n"
+	  "test.conf:6: invalid endpoint \"app:http\": the port must be a number from 1 to 65535\n"
+	  "test.conf:7: invalid endpoint \"app:0\": the port must be a number from 1 to 65535\n"
+	  "test.conf:8: invalid endpoint \"app:65536\": the port must be a number from 1 to 65535\n"
+	  "test.conf:9: invalid endpoint \":80\": expected host:port, such as 127.0.0.1:9000, [::1]:9001 or app.internal:80\n"
+	  "test.conf:10: invalid endpoint \"[]:80\": expected host:port, such as 127.0.0.1:9000, [::1]:9001 or app.internal:80\n"
+	  "test.conf:11: invalid endpoint \"*:80\": a wildcard is not an upstream address\n"
+	  "test.conf:12: invalid endpoint \"0.0.0.0:80\": 0.0.0.0:80 is not a destination\n"
+	  "test.conf:13: invalid endpoint \"[::]:80\": [::]:80 is not a destination\n"
+	  "test.conf:14: invalid endpoint \"[app]:80\": not an IPv6 address between the brackets\n"
+	  "test.conf:16: duplicate endpoint \"127.0.0.1:80\" in cluster \"a\"\n"
+	  "test.conf:17: invalid endpoint \"app:\": the port must be a number from 1 to 65535\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ];\n"
+	  "  connect_timeout = 5;\n"
+	  "  lb_policy = \"rr\";\n"
+	  "  max_connections = 0;\n"
+	  "  max_idle_connections = -1;\n"
+	  "  idle_timeout = \"1y\";\n"
+	  "  health_checks = ();\n"
+	  "  lb_policy = \"random\"; } );\n",
+	  "test.conf:9: duplicate setting name\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ];\n"
+	  "  connect_timeout = 5;\n"
+	  "  lb_policy = \"rr\";\n"
+	  "  max_connections = 0;\n"
+	  "  max_idle_connections = -1;\n"
+	  "  idle_timeout = \"1y\";\n"
+	  "  health_checks = (); } );\n",
+	  "test.conf:3: clusters.connect_timeout: expected a duration string such as \"30s\", got an integer\n"
+	  "test.conf:4: clusters.lb_policy: invalid value \"rr\" (expected round_robin, least_request or random)\n"
+	  "test.conf:5: clusters.max_connections: 0 is out of range (1..1000000)\n"
+	  "test.conf:6: clusters.max_idle_connections: -1 is out of range (0..1000000)\n"
+	  "test.conf:7: clusters.idle_timeout: invalid duration \"1y\": unknown duration unit (use ms, s, m, h or d)\n"
+	  "test.conf:8: unknown key \"health_checks\" in clusters\n" },
+	{ L1 "clusters = ( { name = \""
+	  "0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789x"
+	  "\"; endpoints = [ \"127.0.0.1:1\" ]; } );\n",
+	  "test.conf:2: clusters.name: longer than 100 characters\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ]; max_connections = 1000001; } );\n",
+	  "test.conf:2: clusters.max_connections: 1000001 is out of range (1..1000000)\n" },
 	/* header matchers */
 	{ VH_OPEN "{ match = { prefix = \"/\"; headers = ( { exact_match = \"x\"; } ); }; " DR " }" VH_CLOSE,
 	  "test.conf:3: missing required key \"name\" in " RP ".match.headers\n" },
@@ -815,11 +1364,22 @@ START_TEST(test_shipped_config)
 	ck_assert_str_eq(c->listeners[0].addr_label, "127.0.0.1:8080");
 	ck_assert_str_eq(c->listeners[0].http.stat_prefix, "ingress_http");
 	vh = &c->listeners[0].http.virtual_hosts[0];
-	ck_assert_uint_eq(vh->nroutes, 2);
+	ck_assert_uint_eq(vh->nroutes, 3);
 	ck_assert_str_eq(vh->routes[0].path, "/healthz");
 	ck_assert_str_eq(vh->routes[0].direct_response.body, "ok\n");
-	ck_assert_str_eq(vh->routes[1].prefix, "/");
-	ck_assert_int_eq(vh->routes[1].direct_response.status, 200);
+	ck_assert_str_eq(vh->routes[1].prefix, "/ws");
+	ck_assert(vh->routes[1].has_route);
+	ck_assert_ptr_eq(vh->routes[1].route.cluster_ref, &c->clusters[0]);
+	ck_assert_str_eq(vh->routes[2].prefix, "/");
+	ck_assert_int_eq(vh->routes[2].direct_response.status, 200);
+	ck_assert_uint_eq(c->listeners[0].http.nhttp_filters, 1);
+	ck_assert_str_eq(c->listeners[0].http.http_filters[0].name, "router");
+	ck_assert_uint_eq(c->listeners[0].http.nupgrade_configs, 1);
+	ck_assert_str_eq(c->listeners[0].http.upgrade_configs[0].upgrade_type, "websocket");
+	ck_assert_uint_eq(c->nclusters, 1);
+	ck_assert_str_eq(c->clusters[0].name, "backend");
+	ck_assert_uint_eq(c->clusters[0].nendpoints, 1);
+	ck_assert_str_eq(c->clusters[0].endpoints[0].label, "127.0.0.1:9000");
 	sy_conf_free(c);
 	sy_conf_errors_fini(&e);
 }
@@ -1013,6 +1573,89 @@ START_TEST(test_dump_json)
 }
 END_TEST
 
+/* The dump without its line breaks and indentation, malloc'd. */
+static char *
+squashed_dump_of(const struct sy_conf *c)
+{
+	char *s = dump_of(c), *r, *w;
+
+	for (r = w = s; *r != '\0'; r++) {
+		if (*r == '\n') {
+			while (r[1] == ' ')
+				r++;
+			continue;
+		}
+		*w++ = *r;
+	}
+	*w = '\0';
+	return s;
+}
+
+START_TEST(test_dump_json_proxy)
+{
+	struct sy_conf *c = load_ok(proxy_keys);
+	char *raw = dump_of(c), *s = squashed_dump_of(c);
+	static const char *const want[] = {
+		/* clusters, with what the names resolved to */
+		"\"clusters\": [{\"name\": \"app\",\"endpoints\": [\"127.0.0.1:9000\", \"[::1]:9001\"],"
+		"\"connect_timeout\": \"250ms\",\"lb_policy\": \"least_request\",\"max_connections\": 1000000,"
+		"\"max_idle_connections\": 0,\"idle_timeout\": \"0s\","
+		"\"resolved_endpoints\": [\"127.0.0.1:9000\", \"[::1]:9001\"]},",
+		"{\"name\": \"chat\",\"endpoints\": [\"10.1.2.3:80\"],\"connect_timeout\": \"5s\","
+		"\"lb_policy\": \"random\",\"max_connections\": 1024,\"max_idle_connections\": 32,"
+		"\"idle_timeout\": \"1m\",\"resolved_endpoints\": [\"10.1.2.3:80\"]}",
+		"\"lb_policy\": \"round_robin\"",
+		/* a filter shows only its own settings */
+		"\"http_filters\": [{\"name\": \"buffer\",\"max_request_bytes\": 1073741824},"
+		"{\"name\": \"header_mutation\",\"request_headers_to_add\": ["
+		"{\"name\": \"x-added\",\"value\": \"1\",\"append\": true},"
+		"{\"name\": \"x-empty\",\"value\": \"\",\"append\": false}],"
+		"\"request_headers_to_remove\": [\"x-secret\", \"cookie\"],"
+		"\"response_headers_to_add\": [{\"name\": \"server\",\"value\": \"sy\\tyard\",\"append\": false}],"
+		"\"response_headers_to_remove\": [\"via\"]},{\"name\": \"router\"}],",
+		/* listener upgrades: absent filters are null (the default chain) */
+		"\"upgrade_configs\": [{\"upgrade_type\": \"websocket\",\"enabled\": true,\"filters\": ["
+		"{\"name\": \"header_mutation\",\"request_headers_to_add\": [],\"request_headers_to_remove\": [\"x-a\"],"
+		"\"response_headers_to_add\": [],\"response_headers_to_remove\": []},{\"name\": \"router\"}]},"
+		"{\"upgrade_type\": \"foo\",\"enabled\": false,\"filters\": null},"
+		"{\"upgrade_type\": \"tls/1.0\",\"enabled\": true,\"filters\": null}]",
+		/* route actions; route upgrades have no filters; unset idle_timeout is null */
+		"\"direct_response\": null,\"route\": {\"cluster\": \"chat\",\"timeout\": \"0s\","
+		"\"idle_timeout\": \"10m\",\"prefix_rewrite\": \"/\",\"host_rewrite_literal\": \"backend.internal:8080\","
+		"\"upgrade_configs\": [{\"upgrade_type\": \"websocket\",\"enabled\": false},"
+		"{\"upgrade_type\": \"foo\",\"enabled\": true}]}",
+		"\"route\": {\"cluster\": \"app\",\"timeout\": \"15s\",\"idle_timeout\": null,"
+		"\"prefix_rewrite\": null,\"host_rewrite_literal\": null,\"upgrade_configs\": []}",
+	};
+	size_t i;
+
+	ck_assert_ptr_nonnull(json_value(raw));
+	ck_assert_str_eq(json_ws(json_value(raw)), "");
+	for (i = 0; i < SY_ARRAY_LEN(want); i++) {
+		if (strstr(s, want[i]) == NULL)
+			fprintf(stderr, "missing %s in\n%s\n", want[i], s);
+		ck_assert_ptr_nonnull(strstr(s, want[i]));
+	}
+	ck_assert_ptr_null(strstr(s, "\"filters\": [{\"name\": \"router\"}]"));
+	free(raw);
+	free(s);
+	sy_conf_free(c);
+
+	/* Defaults: the synthesized router, no upgrades, no clusters, no route. */
+	c = load_ok(L1);
+	s = squashed_dump_of(c);
+	ck_assert_ptr_nonnull(strstr(s, "\"http_filters\": [{\"name\": \"router\"}],\"upgrade_configs\": [],\"route_config\": {"));
+	ck_assert_ptr_nonnull(strstr(s, "\"clusters\": []}"));
+	free(s);
+	sy_conf_free(c);
+	c = load_ok(VH_OPEN "{ match = { prefix = \"/\"; }; " DR " }" VH_CLOSE);
+	s = squashed_dump_of(c);
+	ck_assert_ptr_nonnull(strstr(s, "\"direct_response\": {\"status\": 200,\"body\": null},\"route\": null}"));
+	free(s);
+	sy_conf_free(c);
+}
+END_TEST
+
 /* ---- --list-keys ------------------------------------------------------------ */
 
 START_TEST(test_print_keys)
@@ -1045,6 +1688,35 @@ START_TEST(test_print_keys)
 		"listeners.http.stream_idle_timeout\tduration\t5m\treload\t",
 		"listeners.http.max_request_headers_kb\tint(1..8192)\t60\treload\t",
 		"listeners.http.max_headers_count\tint(1..10000)\t100\treload\t",
+		"listeners.http.http_filters\tlist\t-\treload\t",
+		"listeners.http.http_filters.name\tstring\trequired\treload\t",
+		"listeners.http.http_filters.max_request_bytes\tint(1..1073741824)\trequired\treload\t",
+		"listeners.http.http_filters.request_headers_to_add\tlist\t-\treload\t",
+		"listeners.http.http_filters.request_headers_to_add.name\tstring\trequired\treload\t",
+		"listeners.http.http_filters.request_headers_to_add.value\tstring\t-\treload\t",
+		"listeners.http.http_filters.request_headers_to_add.append\tbool\tfalse\treload\t",
+		"listeners.http.http_filters.request_headers_to_remove\tstrings\t-\treload\t",
+		"listeners.http.http_filters.response_headers_to_add\tlist\t-\treload\t",
+		"listeners.http.http_filters.response_headers_to_add.name\tstring\trequired\treload\t",
+		"listeners.http.http_filters.response_headers_to_add.value\tstring\t-\treload\t",
+		"listeners.http.http_filters.response_headers_to_add.append\tbool\tfalse\treload\t",
+		"listeners.http.http_filters.response_headers_to_remove\tstrings\t-\treload\t",
+		"listeners.http.upgrade_configs\tlist\t-\treload\t",
+		"listeners.http.upgrade_configs.upgrade_type\tstring\trequired\treload\t",
+		"listeners.http.upgrade_configs.enabled\tbool\ttrue\treload\t",
+		"listeners.http.upgrade_configs.filters\tlist\t-\treload\t",
+		"listeners.http.upgrade_configs.filters.name\tstring\trequired\treload\t",
+		"listeners.http.upgrade_configs.filters.max_request_bytes\tint(1..1073741824)\trequired\treload\t",
+		"listeners.http.upgrade_configs.filters.request_headers_to_add\tlist\t-\treload\t",
+		"listeners.http.upgrade_configs.filters.request_headers_to_add.name\tstring\trequired\treload\t",
+		"listeners.http.upgrade_configs.filters.request_headers_to_add.value\tstring\t-\treload\t",
+		"listeners.http.upgrade_configs.filters.request_headers_to_add.append\tbool\tfalse\treload\t",
+		"listeners.http.upgrade_configs.filters.request_headers_to_remove\tstrings\t-\treload\t",
+		"listeners.http.upgrade_configs.filters.response_headers_to_add\tlist\t-\treload\t",
+		"listeners.http.upgrade_configs.filters.response_headers_to_add.name\tstring\trequired\treload\t",
+		"listeners.http.upgrade_configs.filters.response_headers_to_add.value\tstring\t-\treload\t",
+		"listeners.http.upgrade_configs.filters.response_headers_to_add.append\tbool\tfalse\treload\t",
+		"listeners.http.upgrade_configs.filters.response_headers_to_remove\tstrings\t-\treload\t",
 		"listeners.http.route_config\tgroup\t-\treload\t",
 		"listeners.http.route_config.virtual_hosts\tlist\t-\treload\t",
 		"listeners.http.route_config.virtual_hosts.name\tstring\trequired\treload\t",
@@ -1064,6 +1736,23 @@ START_TEST(test_print_keys)
 		"listeners.http.route_config.virtual_hosts.routes.direct_response\tgroup\t-\treload\t",
 		"listeners.http.route_config.virtual_hosts.routes.direct_response.status\tint(200..599)\trequired\treload\t",
 		"listeners.http.route_config.virtual_hosts.routes.direct_response.body\tstring\t-\treload\t",
+		"listeners.http.route_config.virtual_hosts.routes.route\tgroup\t-\treload\t",
+		"listeners.http.route_config.virtual_hosts.routes.route.cluster\tstring\trequired\treload\t",
+		"listeners.http.route_config.virtual_hosts.routes.route.timeout\tduration\t15s\treload\t",
+		"listeners.http.route_config.virtual_hosts.routes.route.idle_timeout\tduration\t-\treload\t",
+		"listeners.http.route_config.virtual_hosts.routes.route.prefix_rewrite\tstring\t-\treload\t",
+		"listeners.http.route_config.virtual_hosts.routes.route.host_rewrite_literal\tstring\t-\treload\t",
+		"listeners.http.route_config.virtual_hosts.routes.route.upgrade_configs\tlist\t-\treload\t",
+		"listeners.http.route_config.virtual_hosts.routes.route.upgrade_configs.upgrade_type\tstring\trequired\treload\t",
+		"listeners.http.route_config.virtual_hosts.routes.route.upgrade_configs.enabled\tbool\ttrue\treload\t",
+		"clusters\tlist\t-\treload\t",
+		"clusters.name\tstring\trequired\treload\t",
+		"clusters.endpoints\tstrings\trequired\treload\t",
+		"clusters.connect_timeout\tduration\t5s\treload\t",
+		"clusters.lb_policy\tenum(round_robin|least_request|random)\tround_robin\treload\t",
+		"clusters.max_connections\tint(1..1000000)\t1024\treload\t",
+		"clusters.max_idle_connections\tint(0..1000000)\t32\treload\t",
+		"clusters.idle_timeout\tduration\t60s\treload\t",
 	};
 	char *out = NULL, *line, *save = NULL;
 	size_t len, n = 0;
@@ -1222,6 +1911,10 @@ make_suite(void)
 
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_every_key);
+	tcase_add_test(tc, test_proxy_keys);
+	tcase_add_test(tc, test_cluster_resolve_localhost);
+	tcase_add_test(tc, test_cluster_unresolvable);
+	tcase_add_test(tc, test_filters_and_upgrades_minimal);
 	tcase_add_test(tc, test_workers_auto);
 	tcase_add_test(tc, test_log_targets_and_relative_paths);
 	tcase_add_test(tc, test_relative_to_cwd);
@@ -1232,6 +1925,7 @@ make_suite(void)
 	tcase_add_loop_test(tc, test_errors, 0, (int)SY_ARRAY_LEN(error_cases));
 	tcase_add_test(tc, test_errors_add_print);
 	tcase_add_test(tc, test_dump_json);
+	tcase_add_test(tc, test_dump_json_proxy);
 	tcase_add_test(tc, test_print_keys);
 	tcase_add_test(tc, test_diff_restart);
 	tcase_add_test(tc, test_table_refs);

@@ -491,8 +491,10 @@ START_TEST(test_stats)
 	ck_assert_int_eq(stat_http(SY_HTTP_downstream_rq_active), 3);
 	for (i = 0; i < 3; i++)
 		sy_hcm_on_request_head(&s[i]);
-	/* Response classes are counted when the stream ends. */
-	ck_assert_int_eq(stat_http(SY_HTTP_downstream_rq_2xx), 0);
+	/* Response classes are counted when the head is sent. */
+	ck_assert_int_eq(stat_http(SY_HTTP_downstream_rq_2xx), 1);
+	ck_assert_int_eq(stat_http(SY_HTTP_downstream_rq_4xx), 1);
+	ck_assert_int_eq(stat_http(SY_HTTP_downstream_rq_5xx), 1);
 
 	sy_hcm_stream_fini(&s[0]);
 	ck_assert_int_eq(stat_http(SY_HTTP_downstream_rq_active), 2);

@@ -91,7 +91,7 @@ START_TEST(test_layout)
 	/* ...and the names survived all those writes. */
 	ck_assert_str_eq(sy_stats_name(srv)->name, "server.live");
 	ck_assert_str_eq(sy_stats_name(http + SY_STAT_HTTP__N - 1)->name,
-	    "http.ingress_http.downstream_rq_header_timeout");
+	    "http.ingress_http.downstream_rq_ws_on_non_ws_route");
 	ck_assert_uint_eq(h->magic, 0x53595354u);
 	ck_assert_uint_eq(h->nstats, n);
 	/* The last cell of the last row is the last int64 of the segment. */
@@ -409,7 +409,8 @@ START_TEST(test_templates)
 		ck_assert_uint_gt(strlen(t2 + 1), 0);
 		lines++;
 	}
-	ck_assert_uint_eq(lines, SY_STAT_SERVER__N + SY_STAT_LISTENER__N + SY_STAT_HTTP__N);
+	ck_assert_uint_eq(lines, SY_STAT_SERVER__N + SY_STAT_LISTENER__N + SY_STAT_HTTP__N +
+	    SY_STAT_UPGRADE__N + SY_STAT_CLUSTER__N);
 	free(text);
 
 	ck_assert_str_eq(sy_stats_scope_name(SY_SCOPE_HTTP), "http");

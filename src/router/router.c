@@ -1,0 +1,644 @@
+/*
+ * router.c - the terminal filter: sends the request to the route's cluster
+ * over HTTP/1.1 and relays the response back through the encode chain.
+ * For an accepted upgrade it holds every payload byte the client sends
+ * after the request until the upstream answers; only a 101 that passes
+ * the upgrade checks turns the exchange into a tunnel, after which bytes
+ * flow both ways through the chain's data callbacks with half-close
+ * (a FIN one way ends only that direction), back-pressure (a side whose
+ * peer cannot take more is not read) and an idle timeout.  Any other
+ * answer is relayed as an ordinary response and the held bytes are
+ * dropped.  The upstream connection goes back to the pool only after a
+ * clean, complete, non-upgrade exchange.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "switchyard/conf.h"
+#include "switchyard/filter.h"
+#include "switchyard/hcm.h"
+#include "switchyard/http1.h"
+#include "switchyard/stats.h"
+#include "switchyard/upgrade.h"
+#include "switchyard/upstream.h"
+
+/* Client bytes held while waiting for the 101, before reading pauses. */
+#define ROUTER_HOLD_MAX (64 * 1024)
+
+struct router_state {
+	struct sy_filter *f;
+	struct sy_stream *s;
+	const struct sy_conf_route_action *act;
+	struct sy_upstream *u;
+	struct sy_h1_parser *parser;
+	struct sy_msg resp;
+	struct sy_timer timer;		/* response timeout, then tunnel idle */
+	struct sy_buf held;		/* tunnel payload before the 101 */
+	struct sy_buf scratch;		/* response bytes for the encode chain */
+	int64_t idle_timeout;
+	bool req_chunked;		/* re-chunk the body toward the upstream */
+	bool req_done;			/* whole request written to u->out */
+	bool body_sent;			/* some body bytes left: no retry */
+	bool resp_head;			/* final response head received */
+	bool resp_done;
+	bool tunnel;
+	bool down_eof;			/* client ended its direction */
+	bool up_eof;			/* upstream ended its direction */
+	bool retried;
+	bool counted_active;
+	bool timed_out;
+	bool parsing;			/* inside sy_h1_parse over u->in */
+	bool drop_pending;		/* release u once parsing returns */
+};
+
+static const struct sy_upstream_cb router_up_cb;
+static const struct sy_h1_callbacks router_resp_cb;
+
+static void
+router_cluster_stat(struct router_state *r, unsigned stat, int64_t v)
+{
+	sy_stat_add(r->act->cluster_ref->stats_base + stat, v);
+}
+
+static void
+router_drop_upstream(struct router_state *r, bool reusable)
+{
+	if (r->u == NULL)
+		return;
+	if (r->parsing) {
+		/* The parser is reading u->in: let go once it returns. */
+		r->drop_pending = true;
+		return;
+	}
+	sy_upstream_release(r->u, reusable);
+	r->u = NULL;
+}
+
+/* Upgrade attempt that will not become a tunnel. */
+static void
+router_upgrade_failed(struct router_state *r)
+{
+	struct sy_stream *s = r->s;
+
+	if (s->upgrade && !s->tunnel && s->upgrade_stats != UINT32_MAX && !s->upgrade_counted) {
+		sy_stat_inc(s->upgrade_stats + SY_UPGRADE_failed);
+		s->upgrade_counted = true;
+	}
+}
+
+/* Answer locally if nothing was sent yet, else abort the client side. */
+static void
+router_fail(struct router_state *r, int status, const char *why)
+{
+	struct sy_stream *s = r->s;
+	char body[160];
+	int n;
+
+	router_upgrade_failed(r);
+	sy_timer_stop(s->loop, &r->timer);
+	router_drop_upstream(r, false);
+	if (!s->response_started) {
+		s->want_close = true;
+		n = snprintf(body, sizeof(body), "%s\n", why);
+		sy_hcm_local_reply(s, status, body, (size_t)SY_MIN(n, (int)sizeof(body) - 1));
+	} else {
+		s->sink->reset(s);
+	}
+}
+
+static void
+router_tunnel_finish_if_done(struct router_state *r)
+{
+	if (r->tunnel && r->down_eof && r->up_eof) {
+		router_drop_upstream(r, false);
+		sy_hcm_tunnel_done(r->s);
+	}
+}
+
+/* ---- request ----------------------------------------------------------- */
+
+static int
+router_prepare(struct router_state *r, struct sy_msg *req)
+{
+	struct sy_stream *s = r->s;
+	const struct sy_conf_route_action *act = r->act;
+	const char *xff, *path;
+	char ip[64], *colon;
+
+	if (s->upgrade) {
+		if (sy_upgrade_prepare_h1_request(req) == -1)
+			return -1;
+	} else if (sy_http_strip_hop_by_hop(req) == -1) {
+		return -1;
+	}
+	/* prefix_rewrite replaces the part the route's prefix matched. */
+	path = sy_msg_path(req);
+	if (act->prefix_rewrite != NULL && s->route->prefix != NULL && path != NULL) {
+		char *np = sy_arena_printf(&s->arena, "%s%s", act->prefix_rewrite,
+		    path + strlen(s->route->prefix));
+
+		if (np == NULL || sy_headers_set(&req->headers, ":path", np) == -1)
+			return -1;
+	}
+	if (act->host_rewrite_literal != NULL &&
+	    sy_headers_set(&req->headers, ":authority", act->host_rewrite_literal) == -1)
+		return -1;
+	/* x-forwarded-for: append the client address. */
+	snprintf(ip, sizeof(ip), "%s", s->peer ? s->peer : "");
+	if (ip[0] == '[') {
+		memmove(ip, ip + 1, strlen(ip));
+		if ((colon = strchr(ip, ']')) != NULL)
+			*colon = '\0';
+	} else if ((colon = strrchr(ip, ':')) != NULL) {
+		*colon = '\0';
+	}
+	xff = sy_headers_value(&req->headers, "x-forwarded-for");
+	if (xff != NULL) {
+		char *v = sy_arena_printf(&s->arena, "%s, %s", xff, ip);
+
+		if (v == NULL || sy_headers_set(&req->headers, "x-forwarded-for", v) == -1)
+			return -1;
+	} else if (sy_headers_add_cstr(&req->headers, "x-forwarded-for", ip) == -1) {
+		return -1;
+	}
+	if (sy_headers_set(&req->headers, "x-forwarded-proto", "http") == -1)
+		return -1;
+	if (s->request_id != NULL && sy_headers_set(&req->headers, "x-request-id", s->request_id) == -1)
+		return -1;
+	/* Framing: a chunked body is re-chunked, a Content-Length body kept. */
+	r->req_chunked = req->chunked;
+	if (req->chunked && sy_headers_set(&req->headers, "transfer-encoding", "chunked") == -1)
+		return -1;
+	return 0;
+}
+
+static int
+router_send_head(struct router_state *r)
+{
+	struct sy_msg *req = &r->s->req;
+
+	req->version = SY_HTTP_11;
+	if (sy_h1_emit_request_head(&r->u->out, req) == -1)
+		return -1;
+	router_cluster_stat(r, SY_CLUSTER_upstream_rq_total, 1);
+	if (!r->counted_active) {
+		router_cluster_stat(r, SY_CLUSTER_upstream_rq_active, 1);
+		r->counted_active = true;
+	}
+	return 0;
+}
+
+static int
+router_connect(struct router_state *r)
+{
+	r->u = sy_upstream_acquire(r->act->cluster_ref, &router_up_cb, r);
+	if (r->u == NULL) {
+		if (errno == EAGAIN) {
+			router_cluster_stat(r, SY_CLUSTER_upstream_cx_none_healthy, 1);
+			router_fail(r, 503, "no healthy upstream");
+		} else {
+			router_fail(r, 502, "cannot connect to upstream");
+		}
+		return -1;
+	}
+	r->s->upstream_label = r->u->label;
+	sy_h1_parser_reset(r->parser, &r->s->arena);
+	sy_h1_parser_set_request_method(r->parser, sy_msg_method(&r->s->req));
+	if (router_send_head(r) == -1) {
+		router_fail(r, 500, "cannot serialise request");
+		return -1;
+	}
+	if (r->u->state == SY_UP_ACTIVE)
+		sy_upstream_flush(r->u);
+	return 0;
+}
+
+static void router_on_timer(struct sy_loop *loop, void *arg);
+
+static enum sy_filter_status
+router_decode_headers(struct sy_filter *f, struct sy_msg *req, bool end_stream)
+{
+	struct router_state *r = f->state;
+	struct sy_stream *s = f->stream;
+	struct sy_h1_limits lim = { 64 * 1024, 100 };
+
+	r->f = f;
+	r->s = s;
+	r->act = &s->route->route;
+	r->idle_timeout = r->act->idle_timeout_set ? r->act->idle_timeout : s->http->stream_idle_timeout;
+	sy_timer_init(&r->timer, router_on_timer, r);
+	if (router_prepare(r, req) == -1) {
+		router_fail(r, 500, "cannot prepare request");
+		return SY_FILTER_STOP;
+	}
+	r->parser = sy_h1_parser_new(SY_H1_RESPONSE, &lim, &router_resp_cb, r);
+	if (r->parser == NULL) {
+		router_fail(r, 500, "out of memory");
+		return SY_FILTER_STOP;
+	}
+	if (router_connect(r) == -1)
+		return SY_FILTER_STOP;
+	if (end_stream)
+		r->req_done = true;
+	if (r->act->timeout > 0)
+		sy_timer_start(s->loop, &r->timer, r->act->timeout);
+	return SY_FILTER_STOP;
+}
+
+static void
+router_write_upstream(struct router_state *r, struct sy_buf *data)
+{
+	if (r->u == NULL) {
+		sy_buf_consume(data, sy_buf_len(data));
+		return;
+	}
+	if (sy_buf_append(&r->u->out, sy_buf_rpos(data), sy_buf_len(data)) == -1) {
+		router_fail(r, 500, "out of memory");
+		return;
+	}
+	sy_buf_consume(data, sy_buf_len(data));
+	sy_upstream_flush(r->u);
+	/* Back-pressure: stop reading the client while the upstream lags. */
+	if (r->u != NULL && sy_buf_len(&r->u->out) >= SY_UPSTREAM_HIGH_WATER)
+		r->s->sink->pause_read(r->s, true);
+}
+
+static enum sy_filter_status
+router_decode_data(struct sy_filter *f, struct sy_buf *data, bool end_stream)
+{
+	struct router_state *r = f->state;
+	struct sy_stream *s = f->stream;
+
+	if (!r->req_done) {
+		/* Request body. */
+		if (r->u != NULL && sy_buf_len(data) > 0) {
+			r->body_sent = true;
+			if (r->req_chunked) {
+				if (sy_h1_emit_chunk(&r->u->out, sy_buf_rpos(data), sy_buf_len(data)) == -1)
+					goto nomem;
+				sy_buf_consume(data, sy_buf_len(data));
+			} else if (sy_buf_append(&r->u->out, sy_buf_rpos(data), sy_buf_len(data)) == -1) {
+				goto nomem;
+			} else {
+				sy_buf_consume(data, sy_buf_len(data));
+			}
+		}
+		sy_buf_consume(data, sy_buf_len(data));
+		if (end_stream) {
+			if (r->u != NULL && r->req_chunked && sy_h1_emit_last_chunk(&r->u->out) == -1)
+				goto nomem;
+			r->req_done = true;
+		}
+		if (r->u != NULL && r->u->state == SY_UP_ACTIVE) {
+			sy_upstream_flush(r->u);
+			if (r->u != NULL && sy_buf_len(&r->u->out) >= SY_UPSTREAM_HIGH_WATER)
+				s->sink->pause_read(s, true);
+		}
+		return SY_FILTER_STOP;
+	}
+	/* Tunnel payload from the client. */
+	if (!r->tunnel) {
+		if (sy_buf_append(&r->held, sy_buf_rpos(data), sy_buf_len(data)) == -1)
+			goto nomem;
+		sy_buf_consume(data, sy_buf_len(data));
+		if (end_stream)
+			r->down_eof = true;
+		if (sy_buf_len(&r->held) >= ROUTER_HOLD_MAX)
+			s->sink->pause_read(s, true);
+		return SY_FILTER_STOP;
+	}
+	if (r->idle_timeout > 0)
+		sy_timer_start(s->loop, &r->timer, r->idle_timeout);
+	router_write_upstream(r, data);
+	if (end_stream && !r->down_eof) {
+		r->down_eof = true;
+		if (r->u != NULL)
+			sy_upstream_shutdown_write(r->u);
+		router_tunnel_finish_if_done(r);
+	}
+	return SY_FILTER_STOP;
+nomem:
+	router_fail(r, 500, "out of memory");
+	return SY_FILTER_STOP;
+}
+
+/* ---- response ---------------------------------------------------------- */
+
+static void
+router_start_tunnel(struct router_state *r)
+{
+	struct sy_stream *s = r->s;
+
+	r->tunnel = true;
+	s->tunnel = true;
+	sy_timer_stop(s->loop, &r->timer);
+	if (r->idle_timeout > 0)
+		sy_timer_start(s->loop, &r->timer, r->idle_timeout);
+	if (s->upgrade_stats != UINT32_MAX) {
+		sy_stat_inc(s->upgrade_stats + SY_UPGRADE_total);
+		sy_stat_inc(s->upgrade_stats + SY_UPGRADE_active);
+	}
+	sy_hcm_stat_inc(s->http, SY_HTTP_downstream_cx_upgrades_total);
+	sy_hcm_stat_inc(s->http, SY_HTTP_downstream_cx_upgrades_active);
+	s->upgrade_counted = true;
+	s->sink->start_tunnel(s);
+	/* Release what the client sent early. */
+	if (sy_buf_len(&r->held) > 0)
+		router_write_upstream(r, &r->held);
+	sy_buf_release(&r->held);
+	s->sink->pause_read(s, false);
+	if (r->down_eof && r->u != NULL)
+		sy_upstream_shutdown_write(r->u);
+}
+
+static int
+router_resp_head(void *ud, struct sy_msg *m)
+{
+	struct router_state *r = ud;
+	struct sy_stream *s = r->s;
+	const char *why = NULL;
+	int cls, verdict;
+
+	if (m->status >= 100 && m->status < 200 && m->status != 101)
+		return 0;	/* interim (100 Continue): not relayed */
+	r->resp_head = true;
+	sy_timer_stop(s->loop, &r->timer);
+	cls = m->status / 100;
+	if (cls >= 1 && cls <= 5)
+		router_cluster_stat(r, SY_CLUSTER_upstream_rq_1xx + (unsigned)(cls - 1), 1);
+	r->resp = *m;
+	verdict = sy_upgrade_check_response(&s->req, m, NULL, &why);
+	if (verdict == SY_UPGRADE_RESP_BAD) {
+		sy_log_conn(SY_LOG_WARN, s->log, "bad response from %s: %s", r->u ? r->u->label : "upstream",
+		    why ? why : "invalid upgrade response");
+		router_fail(r, 502, "bad upstream response");
+		return -1;
+	}
+	if (verdict == SY_UPGRADE_RESP_TUNNEL) {
+		if (sy_upgrade_prepare_h1_response(&r->resp) == -1) {
+			router_fail(r, 500, "out of memory");
+			return -1;
+		}
+		sy_filter_encode_headers(s, &r->resp, false);
+		if (r->u != NULL)
+			router_start_tunnel(r);
+		return 0;
+	}
+	/* An ordinary response; an upgrade that was refused upstream ends here. */
+	if (s->upgrade) {
+		router_upgrade_failed(r);
+		sy_buf_release(&r->held);
+		s->want_close = true;
+	}
+	sy_http_strip_hop_by_hop(&r->resp);
+	sy_filter_encode_headers(s, &r->resp, !m->has_body);
+	return 0;
+}
+
+static int
+router_resp_data(void *ud, const char *p, size_t n)
+{
+	struct router_state *r = ud;
+
+	if (sy_buf_append(&r->scratch, p, n) == -1)
+		return -1;
+	sy_filter_encode_data(r->s, &r->scratch, false);
+	sy_buf_consume(&r->scratch, sy_buf_len(&r->scratch));
+	return 0;
+}
+
+static int
+router_resp_end(void *ud)
+{
+	struct router_state *r = ud;
+
+	if (!r->resp_head)
+		return 0;	/* end of an interim response */
+	if (r->tunnel)
+		return 0;
+	r->resp_done = true;
+	if (r->resp.has_body)
+		sy_filter_encode_data(r->s, &r->scratch, true);
+	return 0;
+}
+
+static const struct sy_h1_callbacks router_resp_cb = {
+	.on_head = router_resp_head,
+	.on_data = router_resp_data,
+	.on_end = router_resp_end,
+};
+
+static void
+router_relay_tunnel(struct router_state *r, struct sy_buf *in)
+{
+	struct sy_stream *s = r->s;
+
+	if (sy_buf_len(in) == 0)
+		return;
+	if (r->idle_timeout > 0)
+		sy_timer_start(s->loop, &r->timer, r->idle_timeout);
+	sy_filter_encode_data(s, in, false);
+	sy_buf_consume(in, sy_buf_len(in));
+	if (r->u != NULL && s->sink->out_pending(s) >= SY_UPSTREAM_HIGH_WATER)
+		sy_upstream_pause_read(r->u, true);
+}
+
+static void
+router_up_readable(void *owner, struct sy_upstream *u)
+{
+	struct router_state *r = owner;
+	size_t used;
+	int rc;
+
+	if (r->tunnel) {
+		router_relay_tunnel(r, &u->in);
+		return;
+	}
+	while (r->u != NULL && sy_buf_len(&u->in) > 0 && !r->resp_done) {
+		r->parsing = true;
+		rc = sy_h1_parse(r->parser, sy_buf_rpos(&u->in), sy_buf_len(&u->in), &used);
+		r->parsing = false;
+		if (r->drop_pending) {
+			/* A callback failed the stream or ended the tunnel. */
+			r->drop_pending = false;
+			router_drop_upstream(r, false);
+			return;
+		}
+		sy_buf_consume(&u->in, used);
+		if (rc == SY_ERROR) {
+			const char *why = NULL;
+
+			sy_h1_parser_error(r->parser, &why);
+			sy_log_conn(SY_LOG_WARN, r->s->log, "bad response from %s: %s", u->label,
+			    why ? why : "malformed");
+			router_fail(r, 502, "bad upstream response");
+			return;
+		}
+		if (rc == SY_AGAIN)
+			break;
+		/* SY_DONE: an interim response, the final one, or the 101. */
+		if (r->tunnel) {
+			router_relay_tunnel(r, &u->in);
+			return;
+		}
+		if (!r->resp_done) {
+			sy_h1_parser_reset(r->parser, &r->s->arena);
+			sy_h1_parser_set_request_method(r->parser, sy_msg_method(&r->s->req));
+		}
+	}
+	if (r->resp_done) {
+		bool reusable = r->req_done && r->resp.keep_alive && !r->s->upgrade &&
+		    sy_buf_len(&u->in) == 0;
+
+		router_drop_upstream(r, reusable);
+	}
+}
+
+static void
+router_up_connected(void *owner, struct sy_upstream *u)
+{
+	sy_upstream_flush(u);
+}
+
+static void
+router_up_connect_failed(void *owner, struct sy_upstream *u, int err, bool timed_out)
+{
+	struct router_state *r = owner;
+
+	router_fail(r, 502, timed_out ? "upstream connect timeout" : "upstream connect error");
+}
+
+static void
+router_up_writable(void *owner, struct sy_upstream *u)
+{
+	struct router_state *r = owner;
+
+	if (r->tunnel || !r->req_done)
+		r->s->sink->pause_read(r->s, false);
+}
+
+static void
+router_up_eof(void *owner, struct sy_upstream *u)
+{
+	struct router_state *r = owner;
+	struct sy_buf empty = { 0 };
+
+	if (r->tunnel) {
+		if (!r->up_eof) {
+			r->up_eof = true;
+			sy_filter_encode_data(r->s, &empty, true);
+		}
+		router_tunnel_finish_if_done(r);
+		return;
+	}
+	if (sy_h1_parse_eof(r->parser) == SY_OK && r->resp_head) {
+		if (!r->resp_done) {
+			r->resp_done = true;
+			sy_filter_encode_data(r->s, &r->scratch, true);
+		}
+		router_drop_upstream(r, false);
+		return;
+	}
+	if (u->reused && !r->resp_head && !r->body_sent && !r->retried) {
+		/* A pooled connection the upstream had just closed: one fresh try. */
+		r->retried = true;
+		router_drop_upstream(r, false);
+		router_connect(r);
+		return;
+	}
+	sy_log_conn(SY_LOG_WARN, r->s->log, "upstream %s closed the connection %s", u->label,
+	    r->resp_head ? "mid-response" : "before responding");
+	router_fail(r, 502, "upstream connection closed");
+}
+
+static void
+router_up_error(void *owner, struct sy_upstream *u, int err)
+{
+	struct router_state *r = owner;
+
+	if (r->tunnel) {
+		sy_log_conn(SY_LOG_INFO, r->s->log, "tunnel to %s ended: %s", u->label, strerror(err));
+		router_drop_upstream(r, false);
+		r->s->sink->reset(r->s);
+		return;
+	}
+	if (u->reused && !r->resp_head && !r->body_sent && !r->retried) {
+		r->retried = true;
+		router_drop_upstream(r, false);
+		router_connect(r);
+		return;
+	}
+	sy_log_conn(SY_LOG_WARN, r->s->log, "upstream %s failed: %s", u->label, strerror(err));
+	router_fail(r, 502, "upstream connection error");
+}
+
+static const struct sy_upstream_cb router_up_cb = {
+	.on_connected = router_up_connected,
+	.on_connect_failed = router_up_connect_failed,
+	.on_readable = router_up_readable,
+	.on_writable = router_up_writable,
+	.on_eof = router_up_eof,
+	.on_error = router_up_error,
+};
+
+static void
+router_on_timer(struct sy_loop *loop, void *arg)
+{
+	struct router_state *r = arg;
+
+	if (r->tunnel) {
+		sy_hcm_stat_inc(r->s->http, SY_HTTP_downstream_rq_idle_timeout);
+		sy_log_conn(SY_LOG_INFO, r->s->log, "tunnel idle for %" PRId64 "ms: closing",
+		    r->idle_timeout);
+		router_drop_upstream(r, false);
+		r->s->sink->reset(r->s);
+		return;
+	}
+	r->timed_out = true;
+	router_cluster_stat(r, SY_CLUSTER_upstream_rq_timeout, 1);
+	router_fail(r, 504, "upstream request timeout");
+}
+
+static void
+router_on_downstream_writable(struct sy_filter *f)
+{
+	struct router_state *r = f->state;
+
+	if (r->u != NULL && r->u->read_paused)
+		sy_upstream_pause_read(r->u, false);
+}
+
+static void
+router_destroy(struct sy_filter *f)
+{
+	struct router_state *r = f->state;
+	struct sy_stream *s = f->stream;
+
+	if (r->s == NULL)
+		return;		/* decode_headers never ran */
+	sy_timer_stop(s->loop, &r->timer);
+	if (r->tunnel && s->upgrade_stats != UINT32_MAX)
+		sy_stat_dec(s->upgrade_stats + SY_UPGRADE_active);
+	if (r->tunnel)
+		sy_hcm_stat_add(s->http, SY_HTTP_downstream_cx_upgrades_active, -1);
+	router_upgrade_failed(r);
+	if (r->counted_active)
+		router_cluster_stat(r, SY_CLUSTER_upstream_rq_active, -1);
+	router_drop_upstream(r, false);
+	if (r->parser != NULL)
+		sy_h1_parser_free(r->parser);
+	sy_buf_release(&r->held);
+	sy_buf_release(&r->scratch);
+}
+
+const struct sy_filter_type sy_filter_router = {
+	.name = "router",
+	.state_size = sizeof(struct router_state),
+	.decode_headers = router_decode_headers,
+	.decode_data = router_decode_data,
+	.on_downstream_writable = router_on_downstream_writable,
+	.destroy = router_destroy,
+};
