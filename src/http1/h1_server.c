@@ -170,11 +170,11 @@ h1_process(struct h1_session *h)
 				sy_hcm_on_tunnel_data(&h->stream, sy_buf_rpos(&c->in), n);
 				sy_buf_consume(&c->in, n);
 			}
-			return SY_OK;
+			break;
 		}
 		if (h->stream_active && h->stream.request_done) {
 			if (!h->stream.response_done)
-				return SY_OK;	/* answer pending: keep the rest queued */
+				break;	/* answer pending: keep the rest queued */
 			h1_stream_finish(h);
 			if (h->want_close) {
 				c->close_after_flush = true;
