@@ -69,6 +69,7 @@ struct sy_stream {
 	const char *upgrade_type;	/* first allowed token, lower-case */
 	uint32_t upgrade_stats;		/* base of http.<prefix>.upgrades.<type>.*, or UINT32_MAX */
 	bool upgrade_counted;
+	bool upgrade_ignored;		/* Upgrade only named h2c: now an ordinary request */
 	const char *upstream_label;	/* "cluster/endpoint" for the access log */
 	const char *request_id;
 	uint64_t conn_id;

@@ -150,6 +150,7 @@ hcm_route_to_cluster(struct sy_stream *s)
 	const struct sy_conf_filter *chain = s->http->http_filters;
 	unsigned nchain = s->http->nhttp_filters;
 	struct sy_upgrade_req up;
+	bool asked = s->req.upgrade;	/* before the analysis rewrites it */
 
 	if (sy_upgrade_analyze_request(&s->req, s->http->upgrade_configs, s->http->nupgrade_configs,
 	    act->upgrade_configs, act->nupgrade_configs, &up) == -1) {
@@ -185,6 +186,9 @@ hcm_route_to_cluster(struct sy_stream *s)
 		}
 		break;
 	default:
+		/* Only h2c was offered: HTTP/1.1 carries on (RFC 9113 3.2 ignored). */
+		if (asked)
+			s->upgrade_ignored = true;
 		break;
 	}
 	hcm_request_id(s);

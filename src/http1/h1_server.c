@@ -208,6 +208,8 @@ h1_process(struct h1_session *h)
 			if (h->stream.upgrade && !h->stream.local_reply) {
 				h->tunnel_in = true;
 				c->log.action = "proxying an upgraded connection";
+			} else if (h->stream.upgrade_ignored && !h->stream.local_reply) {
+				/* An h2c offer we ignored: the next bytes are HTTP/1.1 again. */
 			} else {
 				/* Not an accepted upgrade: what follows is not HTTP. */
 				h->want_close = true;
@@ -376,8 +378,15 @@ h1_on_head(void *ud, struct sy_msg *msg)
 		h->stream.req = *msg;
 	h->head_seen = true;
 	h->head_deadline = 0;
-	if (!msg->keep_alive)
+	if (msg->upgrade || sy_h1_parser_tunnel(h->parser)) {
+		/* llhttp never calls an upgrade persistent; an ignored h2c offer is. */
+		const struct sy_header *conn = sy_headers_get(&msg->headers, "connection");
+
+		if (conn != NULL && sy_token_list_has(conn->value, conn->value_len, "close"))
+			h->want_close = true;
+	} else if (!msg->keep_alive) {
 		h->want_close = true;
+	}
 	h->c->log.action = "processing request";
 	sy_hcm_on_request_head(&h->stream);
 	return h->c->closed ? -1 : 0;

@@ -1,7 +1,9 @@
 """Fixtures for switchyard's integration tests.
 
 `sy` is a factory: sy.daemon() gives a Daemon with its own directory and a
-free port; sy.thread(t) registers a helper thread to be stopped.  At
+free port; sy.backend(*args) starts build/tools/sy-backend; sy.upstream(obj)
+registers another upstream (sylib.RawServer, sylib.WebSocketServer) to be
+stopped; sy.stop_event() gives an event set at teardown.  At
 teardown every daemon is stopped (SIGTERM, wait, SIGKILL fallback), any
 leftover process is killed, and the test fails if an error log holds an
 [alert], [emerg] or [crit] line, if stderr holds a sanitizer report
@@ -44,6 +46,16 @@ class Factory:
         self.root = root
         self.daemons = []
         self.stops = []
+        self.upstreams = []     # stopped after the daemons, in reverse order
+
+    def backend(self, *args):
+        b = sylib.Backend(self.root, args)
+        self.upstreams.append(b)
+        return b
+
+    def upstream(self, obj):
+        self.upstreams.append(obj)
+        return obj
 
     def daemon(self):
         d = sylib.Daemon(self.root)
@@ -81,6 +93,9 @@ def sy(request):
         if san:
             problems.append("sanitizer reports in %s (see stderr.txt):\n  %s"
                             % (d.dir, "\n  ".join(san[:20])))
+    for u in reversed(f.upstreams):
+        u.stop()
+        problems.extend(u.problems())
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     if failed or problems:
         for d in f.daemons:
@@ -88,6 +103,10 @@ def sy(request):
                 continue
             print("---- %s (%s) log tail ----" % (d.dir, " ".join(getattr(d, "cmd", []))))
             print(d.logs_tail(80))
+        for u in f.upstreams:
+            if isinstance(u, sylib.Backend):
+                print("---- sy-backend %s output tail ----" % u.dir)
+                print(u.tail())
     if not failed and not problems and not os.environ.get("SY_KEEP"):
         sylib.rmtree(root)
     if problems:

@@ -5,9 +5,13 @@ fresh directory, starts the daemon on free loopback ports, and waits on log
 lines, admin counters or sockets becoming connectable.  Nothing sleeps for
 a fixed time: every wait is a poll with a deadline (wait_until).
 
-Only the Python standard library is used (Debian's python3 + pytest).
+Only the Python standard library is used (Debian's python3 + pytest), plus
+Debian's python3-websockets for WebSocketServer, imported when one is made.
 """
 
+import asyncio
+import base64
+import hashlib
 import http.client
 import json
 import os
@@ -16,6 +20,7 @@ import select
 import shutil
 import signal as _signal
 import socket
+import struct
 import subprocess
 import tempfile
 import threading
@@ -923,3 +928,504 @@ def run_cmd(args, timeout=20):
 
 def rmtree(p):
     shutil.rmtree(p, ignore_errors=True)
+
+
+# ====================================================== proxying helpers ===
+# Used by the proxy, WebSocket, upgrade-rule and tunnel suites
+# (test_20/30/35/40): upstream servers (our sy-backend, scripted Python
+# sockets, python3-websockets), raw WebSocket framing, and config pieces
+# for clusters and proxy routes.
+
+BACKEND = BUILD / "tools" / "sy-backend"
+BACKEND_LISTEN_RE = re.compile(r"sy-backend listening on (\S+)")
+WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+WS_CONT, WS_TEXT, WS_BINARY, WS_CLOSE, WS_PING, WS_PONG = 0x0, 0x1, 0x2, 0x8, 0x9, 0xA
+
+
+# ---------------------------------------------------------- config pieces --
+
+def cluster(name, endpoints, **kw):
+    """One clusters entry; endpoints are "host:port" strings or ports."""
+    eps = ["127.0.0.1:%d" % e if isinstance(e, int) else e for e in endpoints]
+    c = {"name": name, "endpoints": eps}
+    c.update(kw)
+    return c
+
+
+def proxy_route(cluster_name, prefix="/", path=None, upgrades=None, **action):
+    """A route sending matching requests to cluster_name.  upgrades:
+    {type: enabled} (None = no upgrade_configs on the route)."""
+    m = {"path": path} if path is not None else {"prefix": prefix}
+    act = {"cluster": cluster_name}
+    act.update(action)
+    if upgrades:
+        act["upgrade_configs"] = [upgrade_config(t, e) for t, e in upgrades.items()]
+    return {"match": m, "route": act}
+
+
+def upgrade_config(upgrade_type, enabled=None, filters=None):
+    u = {"upgrade_type": upgrade_type}
+    if enabled is not None:
+        u["enabled"] = enabled
+    if filters is not None:
+        u["filters"] = [dict(f) for f in filters]
+    return u
+
+
+def proxy_config(d, endpoints, routes=None, upgrades=None, http=None, clusters=None,
+                 cluster_kw=None, **kw):
+    """d.config() for a listener proxying everything to cluster "app".
+    upgrades: listener upgrade_configs as {type: enabled} or a list of
+    upgrade_config() dicts (default: websocket enabled)."""
+    if upgrades is None:
+        upgrades = {"websocket": True}
+    h = dict(http or {})
+    if isinstance(upgrades, dict):
+        h["upgrade_configs"] = [upgrade_config(t, e) for t, e in upgrades.items()]
+    else:
+        h["upgrade_configs"] = list(upgrades)
+    if not h["upgrade_configs"]:
+        del h["upgrade_configs"]
+    top = dict(kw.pop("top", None) or {})
+    top["clusters"] = clusters if clusters is not None else \
+        [cluster("app", endpoints, **(cluster_kw or {}))]
+    return d.config(routes=routes or [proxy_route("app")], http=h, top=top, **kw)
+
+
+def wait_upgrades_idle(d, prefix="ingress_http", types=(), timeout=10.0):
+    """After a scenario: no tunnel may be left counted as open."""
+    d.wait_stat("http.%s.downstream_cx_upgrades_active" % prefix, lambda v: v == 0,
+                timeout=timeout)
+    for t in types:
+        d.wait_stat("http.%s.upgrades.%s.active" % (prefix, t), lambda v: v == 0,
+                    timeout=timeout)
+
+
+def stat_or_zero(stats, name):
+    return stats.get(name, 0)
+
+
+def fd_count(pid):
+    return len(os.listdir("/proc/%d/fd" % pid))
+
+
+# ------------------------------------------------------------- sy-backend --
+
+class Backend:
+    """One build/tools/sy-backend process on 127.0.0.1:0 (it binds the port
+    itself, so there is no race), stdout and stderr in files we poll."""
+
+    def __init__(self, root, args=()):
+        self.dir = Path(tempfile.mkdtemp(prefix="sy-backend-", dir=root))
+        self.out_path = self.dir / "stdout.txt"
+        self.err_path = self.dir / "stderr.txt"
+        self._out = open(self.out_path, "wb")
+        self._err = open(self.err_path, "wb")
+        self.cmd = [str(BACKEND), "-l", "127.0.0.1:0"] + [str(a) for a in args]
+        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._out,
+                                     stderr=self._err, start_new_session=True)
+        m = wait_until(self._listening, what="sy-backend listening line")
+        self.addr = m.group(1)
+        self.port = int(self.addr.rsplit(":", 1)[1])
+
+    def _listening(self):
+        if self.proc.poll() is not None:
+            raise AssertionError("sy-backend exited with %s: %s" % (self.proc.returncode,
+                                                                    self.err()))
+        return BACKEND_LISTEN_RE.search(self.out())
+
+    def out(self):
+        return self.out_path.read_text(errors="replace")
+
+    def err(self):
+        return self.err_path.read_text(errors="replace")
+
+    def count(self, pattern):
+        return len(re.findall(pattern, self.out()))
+
+    def wait_out(self, pattern, count=1, timeout=10.0):
+        rx = re.compile(pattern)
+        return wait_until(lambda: len(rx.findall(self.out())) >= count, timeout=timeout,
+                          what="sy-backend output %r x%d" % (pattern, count))
+
+    def stop(self):
+        """SIGTERM; returns the exit status (0 expected)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(_signal.SIGTERM)
+        try:
+            rc = self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.proc.pid, _signal.SIGKILL)
+            self.proc.wait(timeout=10)
+            rc = "still running after SIGTERM"
+        self._out.close()
+        self._err.close()
+        return rc
+
+    def problems(self):
+        rc = self.proc.returncode
+        out = []
+        if rc not in (0, None):
+            out.append("%s: exit status %r" % (" ".join(self.cmd), rc))
+        san = [ln for ln in self.err().splitlines() if SANITIZER_RE.search(ln)]
+        if san:
+            out.append("sy-backend sanitizer reports:\n  " + "\n  ".join(san[:20]))
+        return out
+
+    def tail(self, n=40):
+        return "\n".join(self.out().splitlines()[-n:]) + "\n--- stderr ---\n" + self.err()
+
+
+# ----------------------------------------------- scripted Python upstream --
+
+class ServerConn:
+    """The server side of one connection accepted by RawServer.  Every byte
+    read through it is kept in `received`; `eof` is set once the peer's FIN
+    (or a reset) was seen."""
+
+    def __init__(self, sock, timeout=10.0):
+        self.sock = sock
+        self.sock.settimeout(timeout)
+        self.received = b""
+        self.buf = b""          # received but not yet consumed by the handler
+        self.eof = threading.Event()
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.error = None
+
+    def _fill(self):
+        try:
+            d = self.sock.recv(65536)
+        except (ConnectionResetError, BrokenPipeError):
+            d = b""
+        if not d:
+            self.eof.set()
+            raise PeerClosed("EOF (buffered %r)" % (self.buf[:200],))
+        with self.lock:
+            self.received += d
+        self.buf += d
+
+    def read_head(self):
+        """The next request or response head, CRLFCRLF included."""
+        while b"\r\n\r\n" not in self.buf:
+            self._fill()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        return head + b"\r\n\r\n"
+
+    def read_exact(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def read_until_eof(self):
+        while True:
+            try:
+                self._fill()
+            except PeerClosed:
+                break
+        out, self.buf = self.buf, b""
+        return out
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def shutdown_write(self):
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def close(self):
+        try:
+            self.sock.close()
+        except OSError:
+            pass
+
+
+def parse_head(head):
+    """(first line, [(lower-case name, value)]) of a raw head."""
+    lines = head.decode("latin-1").split("\r\n")
+    hdrs = []
+    for line in lines[1:]:
+        if not line:
+            continue
+        k, _, v = line.partition(":")
+        hdrs.append((k.strip().lower(), v.strip()))
+    return lines[0], hdrs
+
+
+def head_value(hdrs, name):
+    vals = [v for k, v in hdrs if k == name.lower()]
+    return ", ".join(vals) if vals else None
+
+
+class RawServer:
+    """A TCP server on 127.0.0.1:0 whose behaviour is a Python function:
+    handler(conn) runs in a thread per accepted connection (conn is a
+    ServerConn).  Used where a test must know exactly which bytes reached
+    the upstream, or needs an answer sy-backend does not give."""
+
+    def __init__(self, handler, conn_timeout=10.0):
+        self.handler = handler
+        self.conn_timeout = conn_timeout
+        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(512)
+        self.port = self.lsock.getsockname()[1]
+        self.conns = []
+        self.errors = []
+        self.stop_ev = threading.Event()
+        self.threads = []
+        self.acceptor = threading.Thread(target=self._accept_loop, daemon=True)
+        self.acceptor.start()
+
+    def _accept_loop(self):
+        while not self.stop_ev.is_set():
+            r, _, _ = select.select([self.lsock], [], [], 0.05)
+            if not r:
+                continue
+            try:
+                s, _ = self.lsock.accept()
+            except OSError:
+                continue
+            c = ServerConn(s, self.conn_timeout)
+            self.conns.append(c)
+            t = threading.Thread(target=self._run, args=(c,), daemon=True)
+            self.threads.append(t)
+            t.start()
+
+    def _run(self, c):
+        try:
+            self.handler(c)
+        except (PeerClosed, OSError) as e:
+            c.error = e
+        except Exception as e:  # noqa: BLE001 - reported at teardown
+            c.error = e
+            self.errors.append(repr(e))
+        finally:
+            c.done.set()
+            c.close()
+
+    def wait_conns(self, n=1, timeout=10.0):
+        wait_until(lambda: len(self.conns) >= n, timeout=timeout,
+                   what="%d upstream connection(s) to the Python server" % n)
+        return self.conns[n - 1]
+
+    def stop(self):
+        self.stop_ev.set()
+        self.acceptor.join(5)
+        try:
+            self.lsock.close()
+        except OSError:
+            pass
+        for c in self.conns:
+            try:
+                c.sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for t in self.threads:
+            t.join(5)
+
+    def problems(self):
+        """Handler failures other than the peer going away (what reached
+        the server is for the test to judge)."""
+        return ["python upstream handler failed: %s" % e for e in self.errors]
+
+
+def ws_upgrade_echo_handler(conn):
+    """A Python upstream for upgrades: answers every request head with a
+    101 (websocket: with the right Sec-WebSocket-Accept; any other token:
+    the first one offered), then echoes raw bytes until the client's FIN,
+    then sends its own FIN."""
+    head = conn.read_head()
+    conn.request_head = head
+    _, hdrs = parse_head(head)
+    up = head_value(hdrs, "upgrade") or ""
+    toks = [t.strip() for t in up.split(",") if t.strip()]
+    if any(t.lower() == "websocket" for t in toks):
+        key = head_value(hdrs, "sec-websocket-key") or ""
+        conn.send(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n"
+                   "Connection: Upgrade\r\nSec-WebSocket-Accept: %s\r\n\r\n"
+                   % ws_accept(key)).encode())
+    else:
+        conn.send(("HTTP/1.1 101 Switching Protocols\r\nUpgrade: %s\r\n"
+                   "Connection: Upgrade\r\n\r\n" % (toks[0] if toks else "none")).encode())
+    if conn.buf:
+        conn.send(conn.buf)
+        conn.buf = b""
+    while True:
+        try:
+            conn._fill()
+        except PeerClosed:
+            break
+        conn.send(conn.buf)
+        conn.buf = b""
+    conn.shutdown_write()
+
+
+# -------------------------------------------- python3-websockets server --
+
+class WebSocketServer:
+    """Debian's python3-websockets as the upstream: an echo server on
+    127.0.0.1:0 in its own thread and event loop; it keeps the request
+    headers of every handshake it accepted (request_headers)."""
+
+    def __init__(self):
+        import websockets       # python3-websockets
+        self.request_headers = []
+        self.messages = 0
+        self.loop = asyncio.new_event_loop()
+        ready = threading.Event()
+        self.error = None
+
+        async def echo(ws, *args):
+            self.request_headers.append(list(ws.request_headers.raw_items()))
+            async for msg in ws:
+                self.messages += 1
+                await ws.send(msg)
+
+        def run():
+            asyncio.set_event_loop(self.loop)
+            try:
+                self.server = self.loop.run_until_complete(websockets.serve(
+                    echo, "127.0.0.1", 0, max_size=None, compression=None,
+                    ping_interval=None))
+                self.port = self.server.sockets[0].getsockname()[1]
+            except Exception as e:  # noqa: BLE001
+                self.error = e
+                ready.set()
+                return
+            ready.set()
+            self.loop.run_forever()
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+        ready.wait(10)
+        if self.error is not None:
+            raise self.error
+        assert ready.is_set(), "python websockets server did not start"
+
+    def stop(self):
+        async def shut():
+            self.server.close()
+            await self.server.wait_closed()
+
+        if self.thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
+            except Exception:  # noqa: BLE001 - stopping anyway
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+
+    def problems(self):
+        return []
+
+
+# ----------------------------------------------------- WebSocket framing --
+
+def xor_mask(data, key):
+    n = len(data)
+    if n == 0:
+        return b""
+    k = (key * (n // 4 + 1))[:n]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(k, "big")).to_bytes(n, "big")
+
+
+def ws_frame(op, payload=b"", fin=True, mask=True):
+    """One WebSocket frame (masked, as a client sends it, unless told)."""
+    n = len(payload)
+    head = bytes([(0x80 if fin else 0) | op])
+    mbit = 0x80 if mask else 0
+    if n < 126:
+        head += bytes([mbit | n])
+    elif n < 65536:
+        head += bytes([mbit | 126]) + struct.pack("!H", n)
+    else:
+        head += bytes([mbit | 127]) + struct.pack("!Q", n)
+    if not mask:
+        return head + payload
+    key = os.urandom(4)
+    return head + key + xor_mask(payload, key)
+
+
+def ws_key():
+    return base64.b64encode(os.urandom(16)).decode()
+
+
+def ws_accept(key):
+    if isinstance(key, str):
+        key = key.encode()
+    return base64.b64encode(hashlib.sha1(key + WS_GUID).digest()).decode()
+
+
+def ws_request(path="/", key=None, host="ws.test", method="GET", version="13",
+               upgrade="websocket", connection="Upgrade", extra=()):
+    """Bytes of a WebSocket handshake request (a fresh key unless given;
+    key=False sends none)."""
+    if key is None:
+        key = ws_key()
+    hdrs = [("Upgrade", upgrade), ("Connection", connection),
+            ("Sec-WebSocket-Version", version)]
+    if key is not False:
+        hdrs.append(("Sec-WebSocket-Key", key))
+    return request(method, path, host=host, headers=hdrs + list(extra))
+
+
+def upgrade_request(token="foo", path="/", host="up.test", method="GET", body=b"",
+                    extra=()):
+    return request(method, path, host=host, body=body,
+                   headers=[("Upgrade", token), ("Connection", "Upgrade")] + list(extra))
+
+
+class TunnelConn(HttpConn):
+    """HttpConn plus what a tunnel needs: exact byte reads, reads to EOF,
+    WebSocket frames, half-close."""
+
+    def take(self, n):
+        return self._take(n)
+
+    def read_until_eof(self):
+        while True:
+            try:
+                self._fill()
+            except PeerClosed:
+                break
+        out, self.buf = self.buf, b""
+        return out
+
+    def shutdown_write(self):
+        self.sock.shutdown(socket.SHUT_WR)
+
+    def read_frame(self):
+        """(fin, opcode, payload, masked) of the next frame."""
+        b0, b1 = self._take(2)
+        n = b1 & 0x7F
+        if n == 126:
+            n = struct.unpack("!H", self._take(2))[0]
+        elif n == 127:
+            n = struct.unpack("!Q", self._take(8))[0]
+        mask = self._take(4) if b1 & 0x80 else None
+        payload = self._take(n)
+        if mask:
+            payload = xor_mask(payload, mask)
+        return bool(b0 & 0x80), b0 & 0x0F, payload, mask is not None
+
+    def ws_handshake(self, path="/", host="ws.test", extra=(), early=b""):
+        """Send a handshake (plus early bytes), check the 101 and its accept."""
+        key = ws_key()
+        self.send(ws_request(path, key, host=host, extra=extra) + early)
+        r = self.read_response()
+        assert r.status == 101, "websocket handshake through the proxy: %r" % (r,)
+        assert (r.header("upgrade") or "").lower() == "websocket", r
+        assert r.header("sec-websocket-accept") == ws_accept(key), r
+        return r
+
+    def upgrade(self, token="foo", path="/", early=b"", method="GET", body=b"", extra=()):
+        self.send(upgrade_request(token, path, method=method, body=body, extra=extra) + early)
+        r = self.read_response()
+        assert r.status == 101, "upgrade %s through the proxy: %r" % (token, r)
+        return r
+
+
+def ws_close_payload(code, reason=b""):
+    return struct.pack("!H", code) + reason
