@@ -31,6 +31,8 @@ typedef enum sy_filter_status sy_filter_headers_fn(struct sy_filter *f, struct s
 /* data holds the bytes; a filter may consume, change or add to them. */
 typedef enum sy_filter_status sy_filter_data_fn(struct sy_filter *f, struct sy_buf *data,
     bool end_stream);
+/* Trailer fields: they always end their direction. */
+typedef enum sy_filter_status sy_filter_trailers_fn(struct sy_filter *f, struct sy_headers *t);
 
 struct sy_filter_type {
 	const char *name;
@@ -38,8 +40,10 @@ struct sy_filter_type {
 	int (*init)(struct sy_filter *f);	/* 0 or -1 */
 	sy_filter_headers_fn *decode_headers;	/* NULL: continue */
 	sy_filter_data_fn *decode_data;
+	sy_filter_trailers_fn *decode_trailers;
 	sy_filter_headers_fn *encode_headers;
 	sy_filter_data_fn *encode_data;
+	sy_filter_trailers_fn *encode_trailers;
 	/* Downstream wants more response bytes (the router resumes reading). */
 	void (*on_downstream_writable)(struct sy_filter *f);
 	/* The stream ends (normally or not): release everything. */
@@ -67,11 +71,15 @@ void sy_filter_decode_data(struct sy_stream *s, struct sy_buf *data, bool end_st
 /* Start encoding from the last filter (the router calls these). */
 void sy_filter_encode_headers(struct sy_stream *s, struct sy_msg *m, bool end_stream);
 void sy_filter_encode_data(struct sy_stream *s, struct sy_buf *data, bool end_stream);
+void sy_filter_decode_trailers(struct sy_stream *s, struct sy_headers *t);
+void sy_filter_encode_trailers(struct sy_stream *s, struct sy_headers *t);
 /* Resume after f: used by a filter that stopped. */
 void sy_filter_decode_headers_next(struct sy_filter *f, struct sy_msg *m, bool end_stream);
 void sy_filter_decode_data_next(struct sy_filter *f, struct sy_buf *data, bool end_stream);
 void sy_filter_encode_headers_next(struct sy_filter *f, struct sy_msg *m, bool end_stream);
 void sy_filter_encode_data_next(struct sy_filter *f, struct sy_buf *data, bool end_stream);
+void sy_filter_decode_trailers_next(struct sy_filter *f, struct sy_headers *t);
+void sy_filter_encode_trailers_next(struct sy_filter *f, struct sy_headers *t);
 /* Tell every filter the client can take more (back-pressure released). */
 void sy_filter_downstream_writable(struct sy_stream *s);
 

@@ -26,6 +26,8 @@ struct sy_stream_sink {
 	int (*send_head)(struct sy_stream *s, struct sy_msg *resp, bool end_stream);
 	/* Body bytes, or tunnel bytes; end_stream in a tunnel half-closes. */
 	int (*send_data)(struct sy_stream *s, const void *p, size_t n, bool end_stream);
+	/* Trailer fields, ending the response (codecs that cannot carry them drop them). */
+	int (*send_trailers)(struct sy_stream *s, const struct sy_headers *t);
 	/* Stop or resume reading from the client (back-pressure). */
 	void (*pause_read)(struct sy_stream *s, bool pause);
 	/* Bytes queued toward the client. */
@@ -94,6 +96,7 @@ int sy_hcm_local_reply(struct sy_stream *s, int status, const char *body, size_t
  */
 void sy_hcm_send_headers(struct sy_stream *s, struct sy_msg *resp, bool end_stream);
 void sy_hcm_send_data(struct sy_stream *s, struct sy_buf *data, bool end_stream);
+void sy_hcm_send_trailers(struct sy_stream *s, struct sy_headers *t);
 /* Raw bytes from the client after the upgrade request (tunnel payload). */
 void sy_hcm_on_tunnel_data(struct sy_stream *s, const void *p, size_t n);
 /* The client half-closed a tunnel. */

@@ -42,6 +42,7 @@ struct sy_msg {
 	bool keep_alive;	/* HTTP/1 persistence as the peer asked */
 	bool upgrade;		/* HTTP/1 Upgrade + Connection: upgrade */
 	bool has_body;		/* a body follows the head */
+	struct sy_headers trailers;	/* chunked trailer fields, filled at the end */
 };
 
 void sy_headers_init(struct sy_headers *h, struct sy_arena *arena);

@@ -94,6 +94,15 @@ int sy_h1_emit_response_head(struct sy_buf *out, const struct sy_msg *m);
 int sy_h1_emit_chunk(struct sy_buf *out, const void *p, size_t n);
 int sy_h1_emit_last_chunk(struct sy_buf *out);
 
+/*
+ * Trailer fields of the current message (chunked bodies), complete once
+ * on_end runs; NULL when there were none.  They live in the message's
+ * arena like its head.
+ */
+const struct sy_headers *sy_h1_parser_trailers(const struct sy_h1_parser *p);
+/* Last chunk followed by trailer fields (none: plain "0\r\n\r\n"). */
+int sy_h1_emit_last_chunk_trailers(struct sy_buf *out, const struct sy_headers *trailers);
+
 /* "8.1.0": the llhttp this binary was built with (for -V). */
 const char *sy_h1_library_version(void);
 

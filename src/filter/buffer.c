@@ -70,6 +70,24 @@ buffer_decode_data(struct sy_filter *f, struct sy_buf *data, bool end_stream)
 	return SY_FILTER_STOP;
 }
 
+/* Trailers end the body: pass on head, body and then them. */
+static enum sy_filter_status
+buffer_decode_trailers(struct sy_filter *f, struct sy_headers *t)
+{
+	struct buffer_state *st = f->state;
+
+	if (!st->held)
+		return SY_FILTER_CONTINUE;
+	st->held = false;
+	sy_filter_decode_headers_next(f, st->head, false);
+	if (!f->stream->local_reply && sy_buf_len(&st->body) > 0)
+		sy_filter_decode_data_next(f, &st->body, false);
+	if (!f->stream->local_reply)
+		sy_filter_decode_trailers_next(f, t);
+	sy_buf_release(&st->body);
+	return SY_FILTER_STOP;
+}
+
 static void
 buffer_destroy(struct sy_filter *f)
 {
@@ -83,5 +101,6 @@ const struct sy_filter_type sy_filter_buffer = {
 	.state_size = sizeof(struct buffer_state),
 	.decode_headers = buffer_decode_headers,
 	.decode_data = buffer_decode_data,
+	.decode_trailers = buffer_decode_trailers,
 	.destroy = buffer_destroy,
 };

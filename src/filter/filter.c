@@ -124,6 +124,55 @@ filter_encode_data_from(struct sy_stream *s, int i, struct sy_buf *data, bool en
 	sy_hcm_send_data(s, data, end_stream);
 }
 
+static void
+filter_decode_trailers_from(struct sy_stream *s, unsigned i, struct sy_headers *t)
+{
+	for (; i < s->nfilters && !filter_decoding_over(s); i++) {
+		struct sy_filter *f = &s->filters[i];
+
+		if (f->type->decode_trailers != NULL &&
+		    f->type->decode_trailers(f, t) == SY_FILTER_STOP)
+			return;
+	}
+}
+
+static void
+filter_encode_trailers_from(struct sy_stream *s, int i, struct sy_headers *t)
+{
+	for (; i >= 0; i--) {
+		struct sy_filter *f = &s->filters[i];
+
+		if (f->type->encode_trailers != NULL &&
+		    f->type->encode_trailers(f, t) == SY_FILTER_STOP)
+			return;
+	}
+	sy_hcm_send_trailers(s, t);
+}
+
+void
+sy_filter_decode_trailers(struct sy_stream *s, struct sy_headers *t)
+{
+	filter_decode_trailers_from(s, 0, t);
+}
+
+void
+sy_filter_encode_trailers(struct sy_stream *s, struct sy_headers *t)
+{
+	filter_encode_trailers_from(s, (int)s->nfilters - 2, t);
+}
+
+void
+sy_filter_decode_trailers_next(struct sy_filter *f, struct sy_headers *t)
+{
+	filter_decode_trailers_from(f->stream, f->index + 1, t);
+}
+
+void
+sy_filter_encode_trailers_next(struct sy_filter *f, struct sy_headers *t)
+{
+	filter_encode_trailers_from(f->stream, (int)f->index - 1, t);
+}
+
 void
 sy_filter_decode_headers(struct sy_stream *s, struct sy_msg *m, bool end_stream)
 {

@@ -235,6 +235,18 @@ sy_hcm_send_data(struct sy_stream *s, struct sy_buf *data, bool end_stream)
 }
 
 void
+sy_hcm_send_trailers(struct sy_stream *s, struct sy_headers *t)
+{
+	s->response_done = true;
+	if (s->sink->send_trailers(s, t) == -1) {
+		s->sink->reset(s);
+		return;
+	}
+	if (s->sink->kick != NULL)
+		s->sink->kick(s);
+}
+
+void
 sy_hcm_on_tunnel_data(struct sy_stream *s, const void *p, size_t n)
 {
 	s->bytes_in += n;
@@ -320,6 +332,14 @@ sy_hcm_on_request_end(struct sy_stream *s)
 	s->request_done = true;
 	if (s->nfilters == 0 || s->local_reply || !s->req.has_body)
 		return;
+	if (s->req.trailers.n > 0) {
+		/* The body ended; its trailer fields end the request. */
+		if (sy_buf_len(&s->scratch) > 0)
+			sy_filter_decode_data(s, &s->scratch, false);
+		sy_buf_release_if_empty(&s->scratch);
+		sy_filter_decode_trailers(s, &s->req.trailers);
+		return;
+	}
 	sy_filter_decode_data(s, &s->scratch, true);
 	sy_buf_release_if_empty(&s->scratch);
 }

@@ -216,6 +216,7 @@ void
 sy_msg_init(struct sy_msg *m, struct sy_arena *arena)
 {
 	sy_headers_init(&m->headers, arena);
+	sy_headers_init(&m->trailers, arena);
 	m->version = SY_HTTP_11;
 	m->status = 0;
 	m->content_length = -1;

@@ -220,3 +220,36 @@ sy_h1_emit_last_chunk(struct sy_buf *out)
 {
 	return sy_buf_append(out, "0\r\n\r\n", 5);
 }
+
+int
+sy_h1_emit_last_chunk_trailers(struct sy_buf *out, const struct sy_headers *trailers)
+{
+	size_t before = out->end - out->start;
+	uint32_t i;
+
+	if (trailers == NULL || trailers->n == 0)
+		return sy_h1_emit_last_chunk(out);
+	if (sy_buf_append(out, "0\r\n", 3) == -1)
+		goto fail;
+	for (i = 0; i < trailers->n; i++) {
+		const struct sy_header *h = &trailers->v[i];
+
+		/* Framing and hop-by-hop fields are never allowed in trailers. */
+		if (h->name[0] == ':' || sy_http_is_hop_by_hop(h->name) ||
+		    strcmp(h->name, "content-length") == 0 || strcmp(h->name, "host") == 0)
+			continue;
+		if (!sy_http_is_token(h->name, h->name_len) ||
+		    memchr(h->value, '\r', h->value_len) != NULL ||
+		    memchr(h->value, '\n', h->value_len) != NULL)
+			continue;
+		if (sy_buf_append(out, h->name, h->name_len) == -1 || sy_buf_append(out, ": ", 2) == -1 ||
+		    sy_buf_append(out, h->value, h->value_len) == -1 || sy_buf_append(out, "\r\n", 2) == -1)
+			goto fail;
+	}
+	if (sy_buf_append(out, "\r\n", 2) == -1)
+		goto fail;
+	return 0;
+fail:
+	out->end = out->start + before;
+	return -1;
+}

@@ -319,6 +319,8 @@ h1_on_header_value_complete(llhttp_t *ll)
 	if (p->trailers) {
 		if (++p->ntrailers > p->lim.max_headers)
 			return h1_fail(p, 431, "too many header fields");
+		if (sy_headers_add(&p->msg->trailers, name, nlen, value, vlen) == -1)
+			return h1_nomem(p);
 		return 0;
 	}
 	if (++p->nheaders > p->lim.max_headers)
@@ -968,4 +970,10 @@ sy_h1_library_version(void)
 	snprintf(v, sizeof(v), "%d.%d.%d", LLHTTP_VERSION_MAJOR, LLHTTP_VERSION_MINOR,
 	    LLHTTP_VERSION_PATCH);
 	return v;
+}
+
+const struct sy_headers *
+sy_h1_parser_trailers(const struct sy_h1_parser *p)
+{
+	return p->msg != NULL && p->msg->trailers.n > 0 ? &p->msg->trailers : NULL;
 }

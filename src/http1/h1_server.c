@@ -58,6 +58,7 @@ static const struct sy_h1_callbacks h1_server_cb = {
 
 static int h1_send_head(struct sy_stream *s, struct sy_msg *resp, bool end_stream);
 static int h1_send_data(struct sy_stream *s, const void *p, size_t n, bool end_stream);
+static int h1_send_trailers(struct sy_stream *s, const struct sy_headers *t);
 static void h1_sink_pause_read(struct sy_stream *s, bool pause);
 static size_t h1_sink_out_pending(struct sy_stream *s);
 static void h1_sink_start_tunnel(struct sy_stream *s);
@@ -67,6 +68,7 @@ static void h1_sink_kick(struct sy_stream *s);
 static const struct sy_stream_sink h1_sink = {
 	.send_head = h1_send_head,
 	.send_data = h1_send_data,
+	.send_trailers = h1_send_trailers,
 	.pause_read = h1_sink_pause_read,
 	.out_pending = h1_sink_out_pending,
 	.start_tunnel = h1_sink_start_tunnel,
@@ -405,7 +407,10 @@ static int
 h1_on_end(void *ud)
 {
 	struct h1_session *h = ud;
+	const struct sy_headers *t = sy_h1_parser_trailers(h->parser);
 
+	if (t != NULL)
+		h->stream.req.trailers = *t;	/* the head was copied before they came */
 	sy_hcm_on_request_end(&h->stream);
 	return 0;
 }
@@ -481,6 +486,23 @@ h1_send_data(struct sy_stream *s, const void *p, size_t n, bool end_stream)
 	sy_hcm_count_tx(s, sy_buf_len(&c->out) - before);
 	if (end_stream && h->tunnel_out)
 		c->shut_wr_after_flush = true;	/* the upstream ended its direction */
+	sy_conn_flush(c);
+	return 0;
+}
+
+/* Trailers fit only a chunked body; otherwise HTTP/1.1 has no place for them. */
+static int
+h1_send_trailers(struct sy_stream *s, const struct sy_headers *t)
+{
+	struct h1_session *h = s->sink_ctx;
+	struct sy_conn *c = h->c;
+	size_t before = sy_buf_len(&c->out);
+
+	if (c->closed)
+		return 0;
+	if (h->chunked_out && sy_h1_emit_last_chunk_trailers(&c->out, t) == -1)
+		return -1;
+	sy_hcm_count_tx(s, sy_buf_len(&c->out) - before);
 	sy_conn_flush(c);
 	return 0;
 }

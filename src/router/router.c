@@ -325,6 +325,26 @@ nomem:
 	return SY_FILTER_STOP;
 }
 
+static enum sy_filter_status
+router_decode_trailers(struct sy_filter *f, struct sy_headers *t)
+{
+	struct router_state *r = f->state;
+
+	if (r->req_done)
+		return SY_FILTER_STOP;
+	r->req_done = true;
+	if (r->u == NULL)
+		return SY_FILTER_STOP;
+	/* Only a chunked body can carry them on; a Content-Length body drops them. */
+	if (r->req_chunked && sy_h1_emit_last_chunk_trailers(&r->u->out, t) == -1) {
+		router_fail(r, 500, "out of memory");
+		return SY_FILTER_STOP;
+	}
+	if (r->u->state == SY_UP_ACTIVE)
+		sy_upstream_flush(r->u);
+	return SY_FILTER_STOP;
+}
+
 /* ---- response ---------------------------------------------------------- */
 
 static void
@@ -420,8 +440,14 @@ router_resp_end(void *ud)
 	if (r->tunnel)
 		return 0;
 	r->resp_done = true;
-	if (r->resp.has_body)
-		sy_filter_encode_data(r->s, &r->scratch, true);
+	if (r->resp.has_body) {
+		const struct sy_headers *t = sy_h1_parser_trailers(r->parser);
+
+		if (t != NULL)
+			sy_filter_encode_trailers(r->s, (struct sy_headers *)t);
+		else
+			sy_filter_encode_data(r->s, &r->scratch, true);
+	}
 	return 0;
 }
 
@@ -639,6 +665,7 @@ const struct sy_filter_type sy_filter_router = {
 	.state_size = sizeof(struct router_state),
 	.decode_headers = router_decode_headers,
 	.decode_data = router_decode_data,
+	.decode_trailers = router_decode_trailers,
 	.on_downstream_writable = router_on_downstream_writable,
 	.destroy = router_destroy,
 };

@@ -497,3 +497,39 @@ def test_upstream_response_framings(sy, kind):
             # the client connection is still usable
             r2 = c.roundtrip(request("GET", "/again"))
             assert r2.status == 200 and r2.body == body
+
+
+def test_trailers_cross_the_proxy_both_ways(sy):
+    """Trailer fields of a chunked request reach the upstream after the
+    body, and those of a chunked response reach the client, through the
+    filter chain's trailer callbacks."""
+    seen = {}
+
+    def answer(conn):
+        conn.read_head()
+        # the request body: "5\r\nhello\r\n0\r\nx-req-sum: 7\r\n\r\n"
+        want = b"5\r\nhello\r\n0\r\nx-req-sum: 7\r\n\r\n"
+        seen["body"] = conn.read_exact(len(want))
+        conn.send(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+                  b"3\r\nabc\r\n0\r\nX-Resp-Sum: 9\r\n\r\n")
+
+    srv = sy.upstream(RawServer(answer))
+    d = sy.daemon()
+    d.start(proxy_config(d, [srv.port]))
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    try:
+        s.sendall(b"POST /t HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                  b"Connection: close\r\n\r\n5\r\nhello\r\n0\r\nX-Req-Sum: 7\r\n\r\n")
+        got = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+    finally:
+        s.close()
+    assert seen["body"] == b"5\r\nhello\r\n0\r\nx-req-sum: 7\r\n\r\n", seen
+    head, _, body = got.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), got
+    assert b"transfer-encoding: chunked" in head.lower(), got
+    assert body == b"3\r\nabc\r\n0\r\nx-resp-sum: 9\r\n\r\n", got

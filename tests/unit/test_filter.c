@@ -52,8 +52,22 @@ static void rec_tunnel(struct sy_stream *s) { }
 static void rec_reset(struct sy_stream *s) { note("sink:reset"); }
 static void rec_kick(struct sy_stream *s) { }
 
+static int
+rec_trailers(struct sy_stream *s, const struct sy_headers *t)
+{
+	note("sink:trailers");
+	return 0;
+}
+
 static const struct sy_stream_sink rec_sink = {
-	rec_head, rec_data, rec_pause, rec_pending, rec_tunnel, rec_reset, rec_kick,
+	.send_head = rec_head,
+	.send_data = rec_data,
+	.send_trailers = rec_trailers,
+	.pause_read = rec_pause,
+	.out_pending = rec_pending,
+	.start_tunnel = rec_tunnel,
+	.reset = rec_reset,
+	.kick = rec_kick,
 };
 
 /* Test filters named by their state: "a" continues, "s" stops once. */
@@ -362,6 +376,72 @@ START_TEST(test_header_mutation)
 }
 END_TEST
 
+static enum sy_filter_status
+tf_decode_trailers(struct sy_filter *f, struct sy_headers *t)
+{
+	struct tf_state *st = f->state;
+	char b[32];
+
+	snprintf(b, sizeof(b), "%s:dt%u", st->name, t->n);
+	note(b);
+	return SY_FILTER_CONTINUE;
+}
+
+static const struct sy_filter_type tf_trailer_type = {
+	.name = "test",
+	.decode_headers = tf_decode_headers,
+	.decode_data = tf_decode_data,
+	.decode_trailers = tf_decode_trailers,
+};
+
+START_TEST(test_trailers_both_ways)
+{
+	struct sy_stream s;
+	struct sy_headers t;
+
+	setup_stream(&s, 3);
+	filters[1].type = &tf_trailer_type;
+	filters[2].type = &tf_trailer_type;
+	sy_headers_init(&t, &s.arena);
+	sy_headers_add_cstr(&t, "grpc-status", "0");
+	sy_filter_decode_trailers(&s, &t);
+	ck_assert_str_eq(trace, "b:dt1 c:dt1 ");
+	trace[0] = '\0';
+	/* Encoding trailers reaches the sink and ends the response. */
+	sy_filter_encode_trailers(&s, &t);
+	ck_assert_str_eq(trace, "sink:trailers ");
+	ck_assert(s.response_done);
+	finish_stream(&s);
+}
+END_TEST
+
+START_TEST(test_buffer_passes_trailers_after_body)
+{
+	struct sy_stream s;
+	struct sy_buf d = { 0 };
+	struct sy_headers t;
+
+	setup_stream(&s, 2);
+	memset(&buffer_conf, 0, sizeof(buffer_conf));
+	buffer_conf.name = "buffer";
+	buffer_conf.max_request_bytes = 10;
+	filters[0].type = &sy_filter_buffer;
+	filters[0].conf = &buffer_conf;
+	filters[0].state = sy_arena_calloc(&s.arena, sy_filter_buffer.state_size);
+	filters[1].type = &tf_trailer_type;
+	s.req.content_length = -1;
+	sy_filter_decode_headers(&s, &s.req, false);
+	sy_buf_append(&d, "abc", 3);
+	sy_filter_decode_data(&s, &d, false);
+	sy_headers_init(&t, &s.arena);
+	sy_headers_add_cstr(&t, "x-sum", "1");
+	sy_filter_decode_trailers(&s, &t);
+	ck_assert_str_eq(trace, "b:dh b:dd3 b:dt1 ");
+	sy_buf_release(&d);
+	finish_stream(&s);
+}
+END_TEST
+
 START_TEST(test_registry)
 {
 	ck_assert_ptr_eq(sy_filter_type_find("router"), &sy_filter_router);
@@ -388,6 +468,8 @@ make_suite(void)
 	tcase_add_test(tc, test_buffer_known_length_413_at_once);
 	tcase_add_test(tc, test_buffer_ignores_upgrades);
 	tcase_add_test(tc, test_header_mutation);
+	tcase_add_test(tc, test_trailers_both_ways);
+	tcase_add_test(tc, test_buffer_passes_trailers_after_body);
 	tcase_add_test(tc, test_registry);
 	suite_add_tcase(s, tc);
 	return s;

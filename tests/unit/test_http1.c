@@ -1049,6 +1049,67 @@ START_TEST(test_trailer_limits)
 }
 END_TEST
 
+START_TEST(test_trailers_kept)
+{
+	static const char req[] = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+	    "3\r\nabc\r\n0\r\nX-Sum: 7\r\nGrpc-Status: 0\r\n\r\n";
+	struct sy_h1_parser *q = sy_h1_parser_new(SY_H1_REQUEST, NULL, NULL, NULL);
+	const struct sy_headers *t;
+	struct sy_arena arena;
+	size_t used, i;
+
+	sy_arena_init(&arena, 1024);
+	/* Whole, then byte by byte: the same two fields, lower-cased names. */
+	for (i = 0; i < 2; i++) {
+		size_t off = 0;
+		int rc = SY_AGAIN;
+
+		sy_h1_parser_reset(q, &arena);
+		if (i == 0) {
+			rc = sy_h1_parse(q, req, sizeof(req) - 1, &used);
+		} else {
+			while (off < sizeof(req) - 1 && rc == SY_AGAIN) {
+				rc = sy_h1_parse(q, req + off, 1, &used);
+				off += used;
+			}
+		}
+		ck_assert_int_eq(rc, SY_DONE);
+		t = sy_h1_parser_trailers(q);
+		ck_assert_ptr_nonnull(t);
+		ck_assert_uint_eq(t->n, 2);
+		ck_assert_str_eq(sy_headers_value(t, "x-sum"), "7");
+		ck_assert_str_eq(sy_headers_value(t, "grpc-status"), "0");
+	}
+	/* A message without trailers has none. */
+	sy_h1_parser_reset(q, &arena);
+	ck_assert_int_eq(sy_h1_parse(q, "GET / HTTP/1.1\r\nHost: a\r\n\r\n", 27, &used), SY_DONE);
+	ck_assert_ptr_null(sy_h1_parser_trailers(q));
+	sy_h1_parser_free(q);
+	sy_arena_fini(&arena);
+}
+END_TEST
+
+START_TEST(test_emit_trailers)
+{
+	struct sy_arena arena;
+	struct sy_headers t;
+	struct sy_buf out = { 0 };
+
+	sy_arena_init(&arena, 1024);
+	sy_headers_init(&t, &arena);
+	sy_headers_add_cstr(&t, "x-sum", "7");
+	sy_headers_add_cstr(&t, "content-length", "3");	/* never a trailer */
+	ck_assert_int_eq(sy_h1_emit_last_chunk_trailers(&out, &t), 0);
+	ck_assert_uint_eq(sy_buf_len(&out), strlen("0\r\nx-sum: 7\r\n\r\n"));
+	ck_assert(memcmp(sy_buf_rpos(&out), "0\r\nx-sum: 7\r\n\r\n", sy_buf_len(&out)) == 0);
+	sy_buf_release(&out);
+	ck_assert_int_eq(sy_h1_emit_last_chunk_trailers(&out, NULL), 0);
+	ck_assert(memcmp(sy_buf_rpos(&out), "0\r\n\r\n", 5) == 0);
+	sy_buf_release(&out);
+	sy_arena_fini(&arena);
+}
+END_TEST
+
 START_TEST(test_default_limits)
 {
 	struct sy_h1_limits zero = { 0, 0 };
@@ -1599,6 +1660,8 @@ make_suite(void)
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("limits");
+	tcase_add_test(tc, test_trailers_kept);
+	tcase_add_test(tc, test_emit_trailers);
 	tcase_add_test(tc, test_head_size_limit);
 	tcase_add_test(tc, test_response_head_size_limit);
 	tcase_add_test(tc, test_header_count_limit);
