@@ -104,6 +104,8 @@ bool sy_addr_is_loopback(const struct sockaddr *sa);
 
 /* Full write of a small buffer to a blocking fd (used for pid files). */
 int sy_write_all(int fd, const void *p, size_t n);
+/* sigaction(sig) with an empty mask; fn may be SIG_IGN or SIG_DFL. */
+void sy_signal_set(int sig, void (*fn)(int), int flags);
 /* Set O_NONBLOCK and FD_CLOEXEC. */
 int sy_fd_nonblock(int fd);
 int sy_fd_cloexec(int fd);

@@ -10,6 +10,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -280,4 +281,16 @@ sy_fd_cloexec(int fd)
 	if (fl == -1 || fcntl(fd, F_SETFD, fl | FD_CLOEXEC) == -1)
 		return -1;
 	return 0;
+}
+
+void
+sy_signal_set(int sig, void (*fn)(int), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = flags;
+	sa.sa_handler = fn;
+	sigaction(sig, &sa, NULL);
 }

@@ -249,15 +249,8 @@ sy_hcm_send_trailers(struct sy_stream *s, struct sy_headers *t)
 void
 sy_hcm_on_tunnel_data(struct sy_stream *s, const void *p, size_t n)
 {
-	s->bytes_in += n;
-	if (s->nfilters == 0 || s->local_reply)
-		return;
-	if (sy_buf_append(&s->scratch, p, n) == -1) {
-		s->sink->reset(s);
-		return;
-	}
-	sy_filter_decode_data(s, &s->scratch, false);
-	sy_buf_release_if_empty(&s->scratch);
+	/* Tunnel payload takes the request body's path through the chain. */
+	sy_hcm_on_request_data(s, p, n);
 }
 
 void

@@ -758,29 +758,16 @@ master_on_signal(struct sy_loop *loop, int fd, short revents, void *arg)
 static int
 master_signals(struct master *m)
 {
-	struct sigaction sa;
-
 	if (pipe2(m->sig_pipe, O_NONBLOCK | O_CLOEXEC) == -1)
 		return -1;
 	master_sig_fd = m->sig_pipe[1];
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sa.sa_handler = on_sighup;
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = on_sigquit;
-	sigaction(SIGQUIT, &sa, NULL);
-	sa.sa_handler = on_sigterm;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_sigusr1;
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = on_sigchld;
-	sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-	sigaction(SIGCHLD, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sa.sa_flags = 0;
-	sigaction(SIGPIPE, &sa, NULL);
+	sy_signal_set(SIGHUP, on_sighup, SA_RESTART);
+	sy_signal_set(SIGQUIT, on_sigquit, SA_RESTART);
+	sy_signal_set(SIGTERM, on_sigterm, SA_RESTART);
+	sy_signal_set(SIGINT, on_sigterm, SA_RESTART);
+	sy_signal_set(SIGUSR1, on_sigusr1, SA_RESTART);
+	sy_signal_set(SIGCHLD, on_sigchld, SA_RESTART | SA_NOCLDSTOP);
+	sy_signal_set(SIGPIPE, SIG_IGN, 0);
 	return sy_loop_add(m->loop, m->sig_pipe[0], POLLIN, master_on_signal, m);
 }
 

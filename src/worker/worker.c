@@ -351,7 +351,6 @@ struct sy_worker *
 sy_worker_new(const struct sy_heritage *h)
 {
 	struct sy_worker *w;
-	struct sigaction sa;
 	unsigned i;
 
 	if ((w = calloc(1, sizeof(*w))) == NULL)
@@ -378,21 +377,13 @@ sy_worker_new(const struct sy_heritage *h)
 	sy_timer_init(&w->drain_timer, worker_drain_timeout, w);
 	sy_timer_init(&w->accept_timer, worker_accept_resume, w);
 
-	memset(&sa, 0, sizeof(sa));
-	sigemptyset(&sa.sa_mask);
-	sa.sa_flags = SA_RESTART;
-	sa.sa_handler = on_sigquit;
-	sigaction(SIGQUIT, &sa, NULL);
-	sa.sa_handler = on_sigterm;
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	sa.sa_handler = on_sigusr1;
-	sigaction(SIGUSR1, &sa, NULL);
-	sa.sa_handler = SIG_IGN;
-	sigaction(SIGPIPE, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	sa.sa_handler = SIG_DFL;
-	sigaction(SIGCHLD, &sa, NULL);
+	sy_signal_set(SIGQUIT, on_sigquit, SA_RESTART);
+	sy_signal_set(SIGTERM, on_sigterm, SA_RESTART);
+	sy_signal_set(SIGINT, on_sigterm, SA_RESTART);
+	sy_signal_set(SIGUSR1, on_sigusr1, SA_RESTART);
+	sy_signal_set(SIGPIPE, SIG_IGN, 0);
+	sy_signal_set(SIGHUP, SIG_IGN, 0);
+	sy_signal_set(SIGCHLD, SIG_DFL, 0);
 	{
 		sigset_t all;
 
