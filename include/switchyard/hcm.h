@@ -26,6 +26,8 @@ struct sy_stream_sink {
 	int (*send_head)(struct sy_stream *s, struct sy_msg *resp, bool end_stream);
 	/* Body bytes, or tunnel bytes; end_stream in a tunnel half-closes. */
 	int (*send_data)(struct sy_stream *s, const void *p, size_t n, bool end_stream);
+	/* An interim 100 Continue for a client that asked for it (optional). */
+	int (*send_continue)(struct sy_stream *s);
 	/* Trailer fields, ending the response (codecs that cannot carry them drop them). */
 	int (*send_trailers)(struct sy_stream *s, const struct sy_headers *t);
 	/* Stop or resume reading from the client (back-pressure). */

@@ -59,6 +59,7 @@ static const struct sy_h1_callbacks h1_server_cb = {
 static int h1_send_head(struct sy_stream *s, struct sy_msg *resp, bool end_stream);
 static int h1_send_data(struct sy_stream *s, const void *p, size_t n, bool end_stream);
 static int h1_send_trailers(struct sy_stream *s, const struct sy_headers *t);
+static int h1_send_continue(struct sy_stream *s);
 static void h1_sink_pause_read(struct sy_stream *s, bool pause);
 static size_t h1_sink_out_pending(struct sy_stream *s);
 static void h1_sink_start_tunnel(struct sy_stream *s);
@@ -69,6 +70,7 @@ static const struct sy_stream_sink h1_sink = {
 	.send_head = h1_send_head,
 	.send_data = h1_send_data,
 	.send_trailers = h1_send_trailers,
+	.send_continue = h1_send_continue,
 	.pause_read = h1_sink_pause_read,
 	.out_pending = h1_sink_out_pending,
 	.start_tunnel = h1_sink_start_tunnel,
@@ -487,6 +489,21 @@ h1_send_data(struct sy_stream *s, const void *p, size_t n, bool end_stream)
 	if (end_stream && h->tunnel_out)
 		c->shut_wr_after_flush = true;	/* the upstream ended its direction */
 	sy_conn_flush(c);
+	return 0;
+}
+
+static int
+h1_send_continue(struct sy_stream *s)
+{
+	struct h1_session *h = s->sink_ctx;
+	static const char line[] = "HTTP/1.1 100 Continue\r\n\r\n";
+
+	if (h->c->closed || s->req.version != SY_HTTP_11)
+		return 0;
+	if (sy_buf_append(&h->c->out, line, sizeof(line) - 1) == -1)
+		return -1;
+	sy_hcm_count_tx(s, sizeof(line) - 1);
+	sy_conn_flush(h->c);
 	return 0;
 }
 

@@ -382,8 +382,15 @@ router_resp_head(void *ud, struct sy_msg *m)
 	const char *why = NULL;
 	int cls, verdict;
 
-	if (m->status >= 100 && m->status < 200 && m->status != 101)
-		return 0;	/* interim (100 Continue): not relayed */
+	if (m->status >= 100 && m->status < 200 && m->status != 101) {
+		/* Interim: only a 100 the client asked for (Expect) is relayed. */
+		const char *expect = sy_headers_value(&s->req.headers, "expect");
+
+		if (m->status == 100 && expect != NULL && sy_strieq(expect, "100-continue") &&
+		    !s->response_started && s->sink->send_continue != NULL)
+			s->sink->send_continue(s);
+		return 0;
+	}
 	r->resp_head = true;
 	sy_timer_stop(s->loop, &r->timer);
 	cls = m->status / 100;

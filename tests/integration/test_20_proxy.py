@@ -533,3 +533,27 @@ def test_trailers_cross_the_proxy_both_ways(sy):
     assert head.startswith(b"HTTP/1.1 200"), got
     assert b"transfer-encoding: chunked" in head.lower(), got
     assert body == b"3\r\nabc\r\n0\r\nx-resp-sum: 9\r\n\r\n", got
+
+
+def test_expect_100_continue_is_relayed(sy):
+    """A client that sends Expect: 100-continue gets the upstream's 100
+    before it sends its body, not after a client-side timeout."""
+    b = sy.backend()
+    d = sy.daemon()
+    d.start(proxy_config(d, [b.port]))
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    try:
+        s.sendall(b"POST /echo HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n"
+                  b"Expect: 100-continue\r\n\r\n")
+        s.settimeout(5)
+        first = s.recv(4096)
+        assert first.startswith(b"HTTP/1.1 100 Continue\r\n\r\n"), first
+        s.sendall(b"hello")
+        got = first[len(b"HTTP/1.1 100 Continue\r\n\r\n"):]
+        while b"hello" not in got:
+            more = s.recv(4096)
+            assert more, got
+            got += more
+        assert got.startswith(b"HTTP/1.1 200"), got
+    finally:
+        s.close()
