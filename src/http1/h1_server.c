@@ -26,6 +26,8 @@
 
 /* How long an idle connection of a draining worker may still send. */
 #define H1_DRAIN_GRACE_MS 1000
+/* Pipelined bytes queued behind a pending response before reading stops. */
+#define H1_PIPELINE_MAX (64 * 1024)
 
 enum h1_timer_kind { H1_TIMER_NONE, H1_TIMER_IDLE, H1_TIMER_HEADERS, H1_TIMER_DRAIN };
 
@@ -43,6 +45,8 @@ struct h1_session {
 	bool tunnel_in;		/* client bytes are tunnel payload now */
 	bool tunnel_out;	/* the 101 went out: responses bytes are raw */
 	bool chunked_out;	/* response body framed with chunked encoding */
+	bool filter_paused;	/* the filter chain asked to stop reading */
+	bool pipeline_paused;	/* too much queued behind a pending response */
 	struct sy_timer kick;	/* deferred h1_process after a stream change */
 };
 
@@ -77,6 +81,13 @@ static const struct sy_stream_sink h1_sink = {
 	.reset = h1_sink_reset,
 	.kick = h1_sink_kick,
 };
+
+static void
+h1_update_read_pause(struct h1_session *h)
+{
+	if (!h->c->closed)
+		sy_conn_pause_read(h->c, h->filter_paused || h->pipeline_paused);
+}
 
 static void
 h1_arm_timer(struct h1_session *h)
@@ -131,6 +142,10 @@ h1_stream_finish(struct h1_session *h)
 	h->stream_active = false;
 	h->tunnel_in = false;
 	h->tunnel_out = false;
+	if (h->filter_paused || h->pipeline_paused) {
+		h->filter_paused = h->pipeline_paused = false;
+		h1_update_read_pause(h);
+	}
 	h->head_seen = false;
 	h->head_deadline = 0;
 	h->c->log.action = NULL;
@@ -177,8 +192,14 @@ h1_process(struct h1_session *h)
 			break;
 		}
 		if (h->stream_active && h->stream.request_done) {
-			if (!h->stream.response_done)
-				break;	/* answer pending: keep the rest queued */
+			if (!h->stream.response_done) {
+				/* Answer pending: keep the rest queued, within bounds. */
+				if (sy_buf_len(&c->in) >= H1_PIPELINE_MAX && !h->pipeline_paused) {
+					h->pipeline_paused = true;
+					h1_update_read_pause(h);
+				}
+				break;
+			}
 			h1_stream_finish(h);
 			if (h->want_close) {
 				c->close_after_flush = true;
@@ -529,8 +550,8 @@ h1_sink_pause_read(struct sy_stream *s, bool pause)
 {
 	struct h1_session *h = s->sink_ctx;
 
-	if (!h->c->closed)
-		sy_conn_pause_read(h->c, pause);
+	h->filter_paused = pause;
+	h1_update_read_pause(h);
 }
 
 static size_t

@@ -9,6 +9,7 @@ on a counter, a log line or a socket, with a deadline.
 """
 
 import re
+import select
 import socket
 import time
 
@@ -555,5 +556,39 @@ def test_expect_100_continue_is_relayed(sy):
             assert more, got
             got += more
         assert got.startswith(b"HTTP/1.1 200"), got
+    finally:
+        s.close()
+
+
+def test_pipelined_flood_behind_pending_response_is_bounded(sy):
+    """While a response is pending, switchyard stops reading once 64 KiB
+    of pipelined requests are queued: a client cannot make it buffer
+    without bound, and the queued requests are answered afterwards."""
+    b = sy.backend()
+    d = sy.daemon()
+    d.start(proxy_config(d, [b.port]))
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=10)
+    try:
+        s.sendall(request("GET", "/slow/1500"))
+        s.setblocking(False)
+        one = request("GET", "/x")
+        flood = one * (256 * 1024 // len(one))
+        sent, deadline = 0, time.monotonic() + 1.0
+        while time.monotonic() < deadline and sent < 64 * 1024 * 1024:
+            try:
+                sent += s.send(flood)
+            except BlockingIOError:
+                r = select.select([], [s], [], 0.05)
+        # Kernel socket buffers hold a few MiB at most; the daemon must not
+        # have swallowed the rest.
+        assert sent < 24 * 1024 * 1024, sent
+        s.setblocking(True)
+        s.settimeout(10)
+        first = b""
+        while b"\r\n\r\n" not in first:
+            chunk = s.recv(65536)
+            assert chunk, first
+            first += chunk
+        assert first.startswith(b"HTTP/1.1 200"), first[:100]
     finally:
         s.close()
