@@ -77,6 +77,19 @@ router_drop_upstream(struct router_state *r, bool reusable)
 	r->u = NULL;
 }
 
+/*
+ * Read the client only while the upstream keeps up and, before a 101,
+ * while the held payload is under its bound.
+ */
+static void
+router_client_flow(struct router_state *r)
+{
+	bool pause = (r->u != NULL && sy_buf_len(&r->u->out) >= SY_UPSTREAM_HIGH_WATER) ||
+	    (!r->tunnel && sy_buf_len(&r->held) >= ROUTER_HOLD_MAX);
+
+	r->s->sink->pause_read(r->s, pause);
+}
+
 /* Upgrade attempt that will not become a tunnel. */
 static void
 router_upgrade_failed(struct router_state *r)
@@ -262,8 +275,8 @@ router_write_upstream(struct router_state *r, struct sy_buf *data)
 	sy_buf_consume(data, sy_buf_len(data));
 	sy_upstream_flush(r->u);
 	/* Back-pressure: stop reading the client while the upstream lags. */
-	if (r->u != NULL && sy_buf_len(&r->u->out) >= SY_UPSTREAM_HIGH_WATER)
-		r->s->sink->pause_read(r->s, true);
+	if (r->u != NULL)
+		router_client_flow(r);
 }
 
 static enum sy_filter_status
@@ -292,11 +305,10 @@ router_decode_data(struct sy_filter *f, struct sy_buf *data, bool end_stream)
 				goto nomem;
 			r->req_done = true;
 		}
-		if (r->u != NULL && r->u->state == SY_UP_ACTIVE) {
+		if (r->u != NULL && r->u->state == SY_UP_ACTIVE)
 			sy_upstream_flush(r->u);
-			if (r->u != NULL && sy_buf_len(&r->u->out) >= SY_UPSTREAM_HIGH_WATER)
-				s->sink->pause_read(s, true);
-		}
+		/* Still connecting or slow: stop reading the client past the mark. */
+		router_client_flow(r);
 		return SY_FILTER_STOP;
 	}
 	/* Tunnel payload from the client. */
@@ -306,8 +318,7 @@ router_decode_data(struct sy_filter *f, struct sy_buf *data, bool end_stream)
 		sy_buf_consume(data, sy_buf_len(data));
 		if (end_stream)
 			r->down_eof = true;
-		if (sy_buf_len(&r->held) >= ROUTER_HOLD_MAX)
-			s->sink->pause_read(s, true);
+		router_client_flow(r);
 		return SY_FILTER_STOP;
 	}
 	if (r->idle_timeout > 0)
@@ -369,7 +380,7 @@ router_start_tunnel(struct router_state *r)
 	if (sy_buf_len(&r->held) > 0)
 		router_write_upstream(r, &r->held);
 	sy_buf_release(&r->held);
-	s->sink->pause_read(s, false);
+	router_client_flow(r);
 	if (r->down_eof && r->u != NULL)
 		sy_upstream_shutdown_write(r->u);
 }
@@ -434,6 +445,9 @@ router_resp_data(void *ud, const char *p, size_t n)
 		return -1;
 	sy_filter_encode_data(r->s, &r->scratch, false);
 	sy_buf_consume(&r->scratch, sy_buf_len(&r->scratch));
+	/* A slow client: stop reading the upstream until it catches up. */
+	if (r->u != NULL && r->s->sink->out_pending(r->s) >= SY_UPSTREAM_HIGH_WATER)
+		sy_upstream_pause_read(r->u, true);
 	return 0;
 }
 
@@ -533,7 +547,11 @@ router_up_readable(void *owner, struct sy_upstream *u)
 static void
 router_up_connected(void *owner, struct sy_upstream *u)
 {
+	struct router_state *r = owner;
+
 	sy_upstream_flush(u);
+	if (r->u != NULL)
+		router_client_flow(r);
 }
 
 static void
@@ -549,8 +567,7 @@ router_up_writable(void *owner, struct sy_upstream *u)
 {
 	struct router_state *r = owner;
 
-	if (r->tunnel || !r->req_done)
-		r->s->sink->pause_read(r->s, false);
+	router_client_flow(r);
 }
 
 static void

@@ -592,3 +592,50 @@ def test_pipelined_flood_behind_pending_response_is_bounded(sy):
         assert first.startswith(b"HTTP/1.1 200"), first[:100]
     finally:
         s.close()
+
+
+def test_slow_client_large_response_is_not_buffered(sy):
+    """A 64 MiB response to a client that does not read: switchyard stops
+    reading the upstream (cluster rx bytes stop growing far below the
+    response size) instead of buffering it, then delivers all of it."""
+    size = 64 * 1024 * 1024
+    block = bytes(range(256)) * 4096          # 1 MiB
+
+    def answer(conn):
+        conn.read_head()
+        conn.send(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n" % size)
+        for _ in range(size // len(block)):
+            conn.send(block)
+
+    srv = sy.upstream(RawServer(answer, conn_timeout=30))
+    d = sy.daemon()
+    d.start(proxy_config(d, [srv.port]))
+    rx = "cluster.app.upstream_cx_rx_bytes_total"
+    s = socket.create_connection(("127.0.0.1", d.port), timeout=30)
+    try:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 * 1024)
+        s.sendall(request("GET", "/big"))
+        # Wait until the proxy stops reading: rx unchanged over 300 ms.
+        last = {"v": -1, "t": time.monotonic()}
+
+        def stalled():
+            v = d.stats()[rx]
+            now = time.monotonic()
+            if v != last["v"]:
+                last["v"], last["t"] = v, now
+                return False
+            return v > 0 and now - last["t"] >= 0.3
+        wait_until(stalled, timeout=15)
+        assert last["v"] < 24 * 1024 * 1024, \
+            "read %d bytes from the upstream for a client that reads nothing" % last["v"]
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(65536)
+        got = len(head.partition(b"\r\n\r\n")[2])
+        while got < size:
+            chunk = s.recv(1 << 20)
+            assert chunk, got
+            got += len(chunk)
+        assert got == size
+    finally:
+        s.close()
