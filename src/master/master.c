@@ -633,6 +633,12 @@ master_open_logs(const struct master *m, const struct sy_conf *conf)
 	return 0;
 }
 
+static char *
+master_keep(struct sy_conf *nc, const char *old)
+{
+	return old != NULL ? sy_arena_strdup(&nc->arena, old) : NULL;
+}
+
 static void
 master_warn_restart(const char *path, void *arg)
 {
@@ -653,8 +659,13 @@ master_process_reload(struct master *m)
 		sy_conf_errors_log(&errs, SY_LOG_ERROR);
 		goto fail;
 	}
-	if (sy_conf_diff_restart(m->conf, nc, master_warn_restart, NULL) > 0)
+	if (sy_conf_diff_restart(m->conf, nc, master_warn_restart, NULL) > 0) {
+		/* Keep what the log line promises: the running values stay. */
+		nc->pid_file = master_keep(nc, m->conf->pid_file);
+		nc->user = master_keep(nc, m->conf->user);
+		nc->group = master_keep(nc, m->conf->group);
 		sy_log(SY_LOG_WARN, "restart-only settings keep their running values until a restart");
+	}
 	if (master_register_stats(m, nc) == -1)
 		goto fail;
 	if (master_free_slots(m) < (unsigned)nc->workers) {

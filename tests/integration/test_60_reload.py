@@ -2,6 +2,8 @@
 broken file keeps the old generation, old workers drain, and 20 reloads
 under continuous load lose no request and refuse no connection."""
 
+import json
+import os
 import signal
 import time
 
@@ -264,3 +266,21 @@ def test_sighup_burst(sy):
         p for _, p, _ in d.started_workers(d.stat("server.generation"))), timeout=30)
     assert d.stat("server.reload_failed") == 0
     assert d.stat("server.worker_restarts") == 0
+
+
+def test_reload_keeps_restart_only_settings(sy):
+    """pid_file is restart-only: a reload that changes it is applied for
+    everything else, logs a warning naming the key, and the running
+    value stays (config_dump and the pid file itself)."""
+    d = sy.daemon()
+    d.start(d.config(routes=[route(prefix="/", body="v1\n")]))
+    other = str(d.pid_file) + ".other"
+    d.write_config(d.config(routes=[route(prefix="/", body="v2\n")],
+                            top={"pid_file": other}))
+    m = d.mark()
+    reload_ok(d, 2, workers=2)
+    d.wait_log(r'"pid_file" changed but needs a restart', since=m)
+    assert get(d.port, "/").body == b"v2\n"
+    dump = json.loads(d.admin("GET", "/config_dump").body)
+    assert dump["pid_file"] == str(d.pid_file), dump["pid_file"]
+    assert not os.path.exists(other)
