@@ -119,3 +119,27 @@ distclean: clean
 	rm -rf config.mk config.h config.status config.log configure autom4te.cache config.h.in
 
 .PHONY: all tools check check-run unit-check doc-check integration-check check-asan run install clean distclean
+
+# ---- benchmarks ---------------------------------------------------------------
+# make bench = bench/run: switchyard against a direct connection, nginx,
+# HAProxy, h2o and nghttpx, interleaved; tables in bench/results/.  Not part
+# of make check.  BENCH_ARGS passes options (--quick, --rounds 5, --only ...).
+BENCH_ARGS ?=
+BENCH_BINS := $(BUILD)/bench/sy-load
+
+$(BUILD)/bench/sy-load: bench/sy-load.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< $(OPENSSL_LIBS) $(ALL_LDFLAGS)
+
+bench-tools: $(BENCH_BINS)
+
+bench:
+	scripts/bootstrap bench
+	$(MAKE) all tools bench-tools
+	BUILD=$(abspath $(BUILD)) $(PYTHON) bench/run --no-install $(BENCH_ARGS)
+
+# Instructions per relayed message through one worker under callgrind.
+bench-callgrind: all tools bench-tools
+	BUILD=$(abspath $(BUILD)) bench/callgrind
+
+.PHONY: bench bench-tools bench-callgrind
