@@ -54,7 +54,7 @@ struct sy_buf {
 	size_t start, end, cap;
 };
 
-#define SY_BUF_SIZE 16384
+#define SY_BUF_SIZE 32768
 
 static inline size_t sy_buf_len(const struct sy_buf *b) { return b->end - b->start; }
 static inline char *sy_buf_rpos(const struct sy_buf *b) { return b->data + b->start; }

@@ -19,7 +19,7 @@ struct buf_free {
 
 static struct buf_free *buf_pool;
 static size_t buf_pool_free, buf_pool_used;
-#define BUF_POOL_KEEP 1024
+#define BUF_POOL_KEEP 64
 
 static char *
 buf_block_get(void)

@@ -211,6 +211,12 @@ h1_process(struct h1_session *h)
 			break;
 		if (sy_buf_len(&c->out) >= SY_CONN_HIGH_WATER)
 			break;		/* resumed from on_writable */
+		if (h->parser == NULL) {
+			/* After a tunnel nothing is HTTP any more. */
+			c->close_after_flush = true;
+			sy_conn_flush(c);
+			return SY_OK;
+		}
 		if (!h->stream_active && h1_stream_start(h) == -1) {
 			sy_log_conn(SY_LOG_ERROR, &c->log, "cannot start stream: out of memory");
 			return SY_ERROR;
@@ -233,6 +239,10 @@ h1_process(struct h1_session *h)
 			if (h->stream.upgrade && !h->stream.local_reply) {
 				h->tunnel_in = true;
 				c->log.action = "proxying an upgraded connection";
+				/* No more HTTP on this connection: a tunnel holds no parser. */
+				if (h->parser != NULL)
+		sy_h1_parser_free(h->parser);
+				h->parser = NULL;
 			} else if (h->stream.upgrade_ignored && !h->stream.local_reply) {
 				/* An h2c offer we ignored: the next bytes are HTTP/1.1 again. */
 			} else {
@@ -294,7 +304,7 @@ h1_on_eof(struct sy_conn *c)
 		h->want_close = true;
 		return;
 	}
-	if (h->stream_active && sy_h1_parser_in_message(h->parser)) {
+	if (h->stream_active && h->parser != NULL && sy_h1_parser_in_message(h->parser)) {
 		sy_log_conn(SY_LOG_INFO, &c->log, "client closed the connection mid-request");
 		sy_hcm_stat_inc(h->http, SY_HTTP_downstream_cx_protocol_error);
 	}

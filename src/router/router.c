@@ -51,6 +51,7 @@ struct router_state {
 	bool counted_active;
 	bool timed_out;
 	bool parsing;			/* inside sy_h1_parse over u->in */
+	bool parser_done;		/* tunnel: free the response parser */
 	bool drop_pending;		/* release u once parsing returns */
 };
 
@@ -376,6 +377,8 @@ router_start_tunnel(struct router_state *r)
 	sy_hcm_stat_inc(s->http, SY_HTTP_downstream_cx_upgrades_active);
 	s->upgrade_counted = true;
 	s->sink->start_tunnel(s);
+	/* The parser is done once the 101 is in (freed after this parse returns). */
+	r->parser_done = true;
 	/* Release what the client sent early. */
 	if (sy_buf_len(&r->held) > 0)
 		router_write_upstream(r, &r->held);
@@ -493,10 +496,22 @@ router_relay_tunnel(struct router_state *r, struct sy_buf *in)
 		sy_upstream_pause_read(r->u, true);
 }
 
+static void router_up_read(struct router_state *r, struct sy_upstream *u);
+
+/* An idle tunnel or keep-alive exchange must not keep an empty buffer. */
 static void
 router_up_readable(void *owner, struct sy_upstream *u)
 {
 	struct router_state *r = owner;
+
+	router_up_read(r, u);
+	if (r->u == u)
+		sy_buf_release_if_empty(&u->in);
+}
+
+static void
+router_up_read(struct router_state *r, struct sy_upstream *u)
+{
 	size_t used;
 	int rc;
 
@@ -528,6 +543,10 @@ router_up_readable(void *owner, struct sy_upstream *u)
 			break;
 		/* SY_DONE: an interim response, the final one, or the 101. */
 		if (r->tunnel) {
+			if (r->parser_done && r->parser != NULL) {
+				sy_h1_parser_free(r->parser);
+				r->parser = NULL;
+			}
 			router_relay_tunnel(r, &u->in);
 			return;
 		}
