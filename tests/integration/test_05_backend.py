@@ -15,7 +15,6 @@ import hashlib
 import os
 import re
 import shutil
-import signal
 import socket
 import struct
 import subprocess
@@ -28,60 +27,14 @@ import pytest
 
 import sylib
 
-BACKEND = sylib.BUILD / "tools" / "sy-backend"
-LISTEN_RE = re.compile(r"sy-backend listening on (\S+)")
 WS_GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 TEXT, BINARY, CONT, CLOSE, PING, PONG = 0x1, 0x2, 0x0, 0x8, 0x9, 0xA
 
 
 # ------------------------------------------------------------- helpers ---
 
-class Backend:
-    """One sy-backend process; stdout and stderr go to files we poll."""
-
-    def __init__(self, root, args=()):
-        self.dir = Path(tempfile.mkdtemp(prefix="sy-backend-", dir=root))
-        self.out_path = self.dir / "stdout.txt"
-        self.err_path = self.dir / "stderr.txt"
-        self._out = open(self.out_path, "wb")
-        self._err = open(self.err_path, "wb")
-        self.cmd = [str(BACKEND), "-l", "127.0.0.1:0"] + list(args)
-        self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=self._out,
-                                     stderr=self._err, start_new_session=True)
-        m = sylib.wait_until(self._listening, what="sy-backend listening line")
-        self.addr = m.group(1)
-        self.port = int(self.addr.rsplit(":", 1)[1])
-
-    def _listening(self):
-        if self.proc.poll() is not None:
-            raise AssertionError("sy-backend exited with %s: %s" % (self.proc.returncode,
-                                                                    self.err()))
-        return LISTEN_RE.search(self.out())
-
-    def out(self):
-        return self.out_path.read_text(errors="replace")
-
-    def err(self):
-        return self.err_path.read_text(errors="replace")
-
-    def wait_out(self, pattern, timeout=10.0):
-        rx = re.compile(pattern)
-        return sylib.wait_until(lambda: rx.search(self.out()), timeout=timeout,
-                                what="backend output %r" % pattern)
-
-    def stop(self):
-        """SIGTERM; the backend must exit 0 (and its workers with it)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-            self.proc.wait(timeout=10)
-            rc = "still running after SIGTERM"
-        self._out.close()
-        self._err.close()
-        return rc
+# One sy-backend process: sylib's, shared with the proxy suites.
+Backend = sylib.Backend
 
 
 @pytest.fixture
@@ -96,12 +49,8 @@ def backends(request):
     yield start
     problems = []
     for b in started:
-        rc = b.stop()
-        if rc != 0:
-            problems.append("%s: exit status %r" % (" ".join(b.cmd), rc))
-        san = [ln for ln in b.err().splitlines() if sylib.SANITIZER_RE.search(ln)]
-        if san:
-            problems.append("sanitizer reports:\n  " + "\n  ".join(san[:20]))
+        b.stop()
+        problems += b.problems()
     failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
     if failed or problems:
         for b in started:
