@@ -68,7 +68,8 @@ struct sy_conn {
 };
 
 /*
- * Accepted socket -> connection with an HTTP session.  Takes ownership of
+ * Accepted socket -> connection with an HTTP session.  fd must already be
+ * non-blocking and close-on-exec (accept4 flags).  Takes ownership of
  * fd: on failure (NULL, ENOMEM) the socket is closed.
  */
 struct sy_conn *sy_conn_new(struct sy_worker *w, struct sy_loop *loop, int fd,

@@ -89,7 +89,7 @@ sy_conn_new(struct sy_worker *w, struct sy_loop *loop, int fd,
 	c->log.peer = c->peer;
 	c->log.action = NULL;
 	sy_timer_init(&c->timer, conn_on_timer, c);
-	sy_fd_nonblock(fd);
+	/* accept4() gave the socket O_NONBLOCK and FD_CLOEXEC already. */
 	if (peer->sa_family == AF_INET || peer->sa_family == AF_INET6)
 		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (sy_loop_add(loop, fd, POLLIN, conn_on_event, c) == -1) {
@@ -166,7 +166,8 @@ sy_conn_flush(struct sy_conn *c)
 	}
 	if (sy_buf_len(&c->out) == 0 && c->close_after_flush) {
 		/* Lingering close: stop sending, let the client read the reply. */
-		shutdown(c->fd, SHUT_WR);
+		if (!c->shut_wr_done)
+			shutdown(c->fd, SHUT_WR);
 		sy_conn_close(c);
 		return;
 	}
