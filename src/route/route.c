@@ -93,6 +93,12 @@ route_header_matches(const struct sy_conf_header_match *hm, const struct sy_msg 
 	const struct sy_header *h = sy_headers_get(&req->headers, hm->name);
 	bool ok;
 
+	/*
+	 * As Envoy: an absent header fails every value matcher, inverted or
+	 * not; only an inverted present_match accepts it.
+	 */
+	if (h == NULL && !hm->present_match)
+		return false;
 	if (hm->present_match)
 		ok = h != NULL;
 	else if (h == NULL)
