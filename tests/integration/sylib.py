@@ -1429,3 +1429,13 @@ class TunnelConn(HttpConn):
 
 def ws_close_payload(code, reason=b""):
     return struct.pack("!H", code) + reason
+
+
+def skip_or_fail(reason):
+    """A precondition the project's own set-up provides (scripts/bootstrap,
+    root, loopback): missing on a developer's machine it skips, missing in
+    CI (CI=true) it fails, so no test is silently skipped there."""
+    import pytest
+    if os.environ.get("CI"):
+        pytest.fail("precondition missing in CI: " + reason, pytrace=False)
+    pytest.skip(reason)

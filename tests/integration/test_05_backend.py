@@ -188,7 +188,7 @@ def test_websocket_echo_python_websockets(backend):
 def test_websocket_node_ws_client(backend):
     node = shutil.which("node")
     if node is None or not Path("/usr/share/nodejs/ws").exists():
-        pytest.skip("node or Debian's node-ws missing")
+        sylib.skip_or_fail("node or Debian's node-ws missing")
     script = r"""
 const WebSocket = require('ws');
 const crypto = require('crypto');

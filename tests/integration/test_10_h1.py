@@ -5,6 +5,7 @@ import socket
 
 import pytest
 
+import sylib
 from sylib import HttpConn, get, listener, request, route, vhost, wait_until
 
 P = "http.ingress_http."
@@ -312,7 +313,7 @@ def test_ipv6_listener(sy):
         s.bind(("::1", 0))
         s.close()
     except OSError:
-        pytest.skip("no IPv6 loopback")
+        sylib.skip_or_fail("no IPv6 loopback")
     d = sy.daemon()
     from sylib import free_port
     port = free_port(socket.AF_INET6, "::1")

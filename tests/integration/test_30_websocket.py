@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+import sylib
 from sylib import (WS_BINARY, WS_CLOSE, WS_CONT, WS_PING, WS_PONG, WS_TEXT, HttpConn,
                    RawServer, TunnelConn, WebSocketServer, parse_head, head_value,
                    proxy_config, request, upgrade_config, wait_upgrades_idle,
@@ -125,7 +126,7 @@ ws.on('error', (e) => { console.log('error', e.message); process.exit(1); });
 def test_node_ws_client(sy, upstream):
     node = shutil.which("node")
     if node is None or not Path("/usr/share/nodejs/ws").exists():
-        pytest.skip("node or Debian's node-ws missing")
+        sylib.skip_or_fail("node or Debian's node-ws missing")
     if upstream == "sy-backend":
         port = sy.backend().port
     else:

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+import sylib
 from sylib import (SWITCHYARD, HttpConn, children, connect_refused, free_port, get, pid_alive,
                    pid_ppid, request, route, run_cmd, wait_until)
 
@@ -387,9 +388,9 @@ def test_workers_drop_privileges(sy):
     try:
         nobody = pwd.getpwnam("nobody")
     except KeyError:
-        pytest.skip("no user nobody")
+        sylib.skip_or_fail("no user nobody")
     if os.getuid() != 0:
-        pytest.skip("not root")
+        sylib.skip_or_fail("not root")
     d = sy.daemon()
     cfg = d.config(top={"user": "nobody"})
     d.start(cfg)
