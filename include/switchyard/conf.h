@@ -17,6 +17,7 @@
 
 #include "switchyard/core.h"
 
+/* auto: HTTP/2 when the client opens with its connection preface, else HTTP/1.1. */
 enum sy_codec_type { SY_CODEC_AUTO, SY_CODEC_HTTP1, SY_CODEC_HTTP2 };
 
 struct sy_conf_direct_response {
@@ -78,6 +79,26 @@ struct sy_conf_upgrade {
 
 enum sy_lb_policy { SY_LB_ROUND_ROBIN, SY_LB_LEAST_REQUEST, SY_LB_RANDOM };
 
+/* Upstream protocol of a cluster. */
+enum sy_cluster_protocol { SY_PROTO_HTTP1, SY_PROTO_HTTP2 };
+
+/*
+ * http2_protocol_options = { ... } on a listener's http block and on a
+ * cluster.  Defaults apply when the group is absent.
+ */
+struct sy_conf_http2 {
+	int line;				/* of the group; 0 when absent */
+	/*
+	 * Default false: advertise and accept extended CONNECT.  Listeners
+	 * only: refused in a cluster's group, so always false there.
+	 */
+	bool allow_connect;
+	uint32_t max_concurrent_streams;	/* default 100, 1..2147483647 */
+	uint32_t initial_stream_window_size;	/* default 65536, 65535..2147483647 */
+	uint32_t initial_connection_window_size;	/* default 1048576, 65535..2147483647 */
+	uint32_t max_header_list_kb;		/* default 60, 1..8192: decoded header bytes */
+};
+
 struct sy_conf_endpoint {
 	struct sockaddr_storage sa;
 	unsigned salen;
@@ -97,7 +118,10 @@ struct sy_conf_cluster {
 	int max_connections;		/* per worker per endpoint, default 1024 */
 	int max_idle_connections;	/* kept-alive idle per worker per endpoint, default 32 */
 	int64_t idle_timeout;		/* idle pooled connection lifetime, default 60s */
+	int protocol;			/* enum sy_cluster_protocol, default http1 */
+	struct sy_conf_http2 http2;	/* http2_protocol_options */
 	uint32_t stats_base;		/* set by the master: cluster.<name>.* */
+	uint32_t stats_h2_base;		/* set by the master: cluster.<name>.http2.* */
 	unsigned index;			/* position in conf->clusters */
 };
 
@@ -153,7 +177,15 @@ struct sy_conf_http {
 	unsigned nhttp_filters;
 	struct sy_conf_upgrade *upgrade_configs;
 	unsigned nupgrade_configs;
+	struct sy_conf_http2 http2;	/* http2_protocol_options */
+	/*
+	 * Carry an upgrade's method across an HTTP/2 hop in a private header
+	 * (and restore it from one), instead of the documented flaw that
+	 * turns every upgrade into GET.  Default false.
+	 */
+	bool preserve_upgrade_method;
 	uint32_t stats_base;		/* set by the master: first http.<prefix>.* index */
+	uint32_t stats_h2_base;		/* set by the master: first http.<prefix>.http2.* index */
 };
 
 struct sy_conf_listener {

@@ -29,6 +29,8 @@
 	X(GAUGE, downstream_cx_active, "connections open") \
 	X(COUNTER, downstream_cx_http1_total, "HTTP/1.1 connections") \
 	X(GAUGE, downstream_cx_http1_active, "HTTP/1.1 connections open") \
+	X(COUNTER, downstream_cx_http2_total, "HTTP/2 connections") \
+	X(GAUGE, downstream_cx_http2_active, "HTTP/2 connections open") \
 	X(COUNTER, downstream_cx_rx_bytes_total, "bytes received from clients") \
 	X(COUNTER, downstream_cx_tx_bytes_total, "bytes sent to clients") \
 	X(COUNTER, downstream_cx_protocol_error, "connections closed on a protocol error") \
@@ -39,6 +41,7 @@
 	X(GAUGE, downstream_cx_upgrades_active, "upgraded connections open") \
 	X(COUNTER, downstream_rq_total, "requests") \
 	X(COUNTER, downstream_rq_http1_total, "HTTP/1.1 requests") \
+	X(COUNTER, downstream_rq_http2_total, "HTTP/2 requests (streams)") \
 	X(GAUGE, downstream_rq_active, "requests in progress") \
 	X(COUNTER, downstream_rq_1xx, "responses with a 1xx status") \
 	X(COUNTER, downstream_rq_2xx, "responses with a 2xx status") \
@@ -59,6 +62,7 @@
 /* cluster.<name>.<name> */
 #define SY_STATS_CLUSTER(X) \
 	X(COUNTER, upstream_cx_total, "connections opened to the cluster") \
+	X(COUNTER, upstream_cx_http2_total, "HTTP/2 connections opened to the cluster") \
 	X(GAUGE, upstream_cx_active, "connections open to the cluster") \
 	X(COUNTER, upstream_cx_connect_fail, "connection attempts that failed") \
 	X(COUNTER, upstream_cx_connect_timeout, "connection attempts that hit connect_timeout") \
@@ -73,7 +77,31 @@
 	X(COUNTER, upstream_rq_2xx, "responses with a 2xx status") \
 	X(COUNTER, upstream_rq_3xx, "responses with a 3xx status") \
 	X(COUNTER, upstream_rq_4xx, "responses with a 4xx status") \
-	X(COUNTER, upstream_rq_5xx, "responses with a 5xx status")
+	X(COUNTER, upstream_rq_5xx, "responses with a 5xx status") \
+	X(COUNTER, upstream_rq_extended_connect_refused, \
+	    "upgrades answered 502 because the HTTP/2 upstream does not allow extended CONNECT")
+
+/*
+ * http.<stat_prefix>.http2.<name> (SY_SCOPE_HTTP2) and
+ * cluster.<name>.http2.<name> (SY_SCOPE_CLUSTER_HTTP2): the HTTP/2 codec's
+ * own counters, one set per listener and per cluster.
+ */
+#define SY_STATS_HTTP2(X) \
+	X(COUNTER, rx_reset, "RST_STREAM frames received") \
+	X(COUNTER, tx_reset, "RST_STREAM frames sent") \
+	X(COUNTER, rx_messaging_error, \
+	    "streams reset for violating HTTP messaging rules (malformed or forbidden headers)") \
+	X(COUNTER, goaway_sent, "GOAWAY frames sent") \
+	X(GAUGE, streams_active, "HTTP/2 streams open") \
+	X(COUNTER, header_overflow, "streams or connections refused for exceeding max_header_list_kb") \
+	X(COUNTER, outbound_flood, "connections closed because the peer does not read our frames") \
+	X(COUNTER, inbound_empty_frames_flood, "connections closed for too many empty DATA frames") \
+	X(COUNTER, inbound_priority_frames_flood, "connections closed for too many PRIORITY frames") \
+	X(COUNTER, inbound_window_update_frames_flood, "connections closed for too many WINDOW_UPDATE frames") \
+	X(COUNTER, inbound_control_frames_flood, "connections closed for too many SETTINGS or PING frames") \
+	X(COUNTER, reset_flood, "connections closed for too many stream resets (rapid reset)") \
+	X(COUNTER, continuation_flood, "connections closed for too many CONTINUATION frames") \
+	X(COUNTER, extended_connect_refused, "extended CONNECT requests refused because allow_connect is off")
 
 enum sy_stat_type { SY_STAT_COUNTER, SY_STAT_GAUGE };
 
@@ -81,8 +109,10 @@ enum sy_stats_scope {
 	SY_SCOPE_SERVER,
 	SY_SCOPE_LISTENER,
 	SY_SCOPE_HTTP,
+	SY_SCOPE_HTTP2,		/* label "<stat_prefix>.http2" */
 	SY_SCOPE_UPGRADE,	/* label "<stat_prefix>.upgrades.<type>" */
 	SY_SCOPE_CLUSTER,
+	SY_SCOPE_CLUSTER_HTTP2,	/* label "<name>.http2" */
 	SY_SCOPE__N
 };
 
@@ -92,15 +122,19 @@ enum sy_stats_scope {
 #define SY_STAT_ENUM_HTTP_(t, n, h) SY_HTTP_##n,
 #define SY_STAT_ENUM_UPGRADE_(t, n, h) SY_UPGRADE_##n,
 #define SY_STAT_ENUM_CLUSTER_(t, n, h) SY_CLUSTER_##n,
+#define SY_STAT_ENUM_H2_(t, n, h) SY_H2_##n,
 enum sy_stat_server { SY_STATS_SERVER(SY_STAT_ENUM_SERVER_) SY_STAT_SERVER__N };
 enum sy_stat_listener { SY_STATS_LISTENER(SY_STAT_ENUM_LISTENER_) SY_STAT_LISTENER__N };
 enum sy_stat_http { SY_STATS_HTTP(SY_STAT_ENUM_HTTP_) SY_STAT_HTTP__N };
 enum sy_stat_upgrade { SY_STATS_UPGRADE(SY_STAT_ENUM_UPGRADE_) SY_STAT_UPGRADE__N };
 enum sy_stat_cluster { SY_STATS_CLUSTER(SY_STAT_ENUM_CLUSTER_) SY_STAT_CLUSTER__N };
+/* Both HTTP/2 scopes: SY_H2_rx_reset etc. */
+enum sy_stat_h2 { SY_STATS_HTTP2(SY_STAT_ENUM_H2_) SY_STAT_H2__N };
 #undef SY_STAT_ENUM_SERVER_
 #undef SY_STAT_ENUM_LISTENER_
 #undef SY_STAT_ENUM_HTTP_
 #undef SY_STAT_ENUM_UPGRADE_
 #undef SY_STAT_ENUM_CLUSTER_
+#undef SY_STAT_ENUM_H2_
 
 #endif

@@ -278,6 +278,26 @@ admin_ends_with(const char *s, const char *suffix)
 }
 
 /*
+ * The family word of a scope: its first name component, except where the
+ * label carries a fixed middle part (".upgrades.", ".http2") that belongs
+ * in the family rather than in a label value.
+ */
+static const char *
+admin_prom_scope(unsigned scope)
+{
+	switch (scope) {
+	case SY_SCOPE_UPGRADE:
+		return "http_upgrades";
+	case SY_SCOPE_HTTP2:
+		return "http_http2";
+	case SY_SCOPE_CLUSTER_HTTP2:
+		return "cluster_http2";
+	default:
+		return sy_stats_scope_name(scope);
+	}
+}
+
+/*
  * Metric family name: switchyard_<scope>_<stat>, plus "_total" for a
  * counter that lacks it, as the exposition format's conventions (and
  * promtool) want.
@@ -288,8 +308,7 @@ admin_prom_family(const struct sy_shm_stat_name *n, char *out, size_t outlen)
 	const char *stat = sy_stats_stat_name(n->scope, n->stat);
 	bool total = n->type == SY_STAT_COUNTER && !admin_ends_with(stat, "_total");
 
-	snprintf(out, outlen, "switchyard_%s_%s%s",
-	    n->scope == SY_SCOPE_UPGRADE ? "http_upgrades" : sy_stats_scope_name(n->scope), stat,
+	snprintf(out, outlen, "switchyard_%s_%s%s", admin_prom_scope(n->scope), stat,
 	    total ? "_total" : "");
 }
 
@@ -300,9 +319,11 @@ admin_prom_label_name(unsigned scope)
 	case SY_SCOPE_LISTENER:
 		return "address";
 	case SY_SCOPE_HTTP:
+	case SY_SCOPE_HTTP2:
 	case SY_SCOPE_UPGRADE:
 		return "stat_prefix";
 	case SY_SCOPE_CLUSTER:
+	case SY_SCOPE_CLUSTER_HTTP2:
 		return "cluster";
 	default:
 		return NULL;
@@ -335,7 +356,6 @@ admin_format_prometheus(struct sy_buf *out, struct admin_row *rows, size_t n)
 			return -1;
 		if (label != NULL && nm->label_len > 0) {
 			char value[SY_STATS_NAME_MAX];
-
 			char *type = NULL;
 
 			memcpy(value, nm->name + nm->label_off, nm->label_len);
@@ -345,6 +365,10 @@ admin_format_prometheus(struct sy_buf *out, struct admin_row *rows, size_t n)
 				*type = '\0';
 				type += strlen(".upgrades.");
 			}
+			/* "<prefix>.http2": the family already says http2. */
+			if ((nm->scope == SY_SCOPE_HTTP2 || nm->scope == SY_SCOPE_CLUSTER_HTTP2) &&
+			    admin_ends_with(value, ".http2"))
+				value[nm->label_len - strlen(".http2")] = '\0';
 			if (sy_buf_printf(out, "{%s=\"", label) == -1 ||
 			    admin_prom_escape(out, value, true) == -1 ||
 			    sy_buf_append(out, "\"", 1) == -1)

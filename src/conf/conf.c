@@ -254,6 +254,7 @@ conf_print_type(FILE *f, const struct sy_conf_key *k)
 	switch (k->type) {
 	case SY_CONF_INT:
 	case SY_CONF_INT64:
+	case SY_CONF_UINT32:
 		fprintf(f, "int(%lld..%lld%s)", k->min, k->max, (k->flags & SY_CONF_AUTO) ? "|auto" : "");
 		break;
 	case SY_CONF_ENUM:
@@ -316,6 +317,8 @@ conf_value_equal(const struct sy_conf_key *k, const char *a, const char *b)
 		return *(const int *)(const void *)(a + k->off) == *(const int *)(const void *)(b + k->off);
 	case SY_CONF_BOOL:
 		return *(const bool *)(a + k->off) == *(const bool *)(b + k->off);
+	case SY_CONF_UINT32:
+		return *(const uint32_t *)(const void *)(a + k->off) == *(const uint32_t *)(const void *)(b + k->off);
 	case SY_CONF_DURATION:
 	case SY_CONF_INT64:
 		return *(const int64_t *)(const void *)(a + k->off) == *(const int64_t *)(const void *)(b + k->off);

@@ -67,10 +67,6 @@ sy_conf_check_listener(struct sy_conf_parse *p, void *obj, const config_setting_
 	const struct sy_conf_listener *l = obj, *o;
 	unsigned i;
 
-	/* The HTTP/2 codec is a later stage; never serve HTTP/1.1 in its place. */
-	if (l->http.codec_type == SY_CODEC_HTTP2)
-		sy_conf_parse_error(p, sy_conf_member_or_self(s, "http"),
-		    "codec_type \"http2\" is not supported by this build yet");
 	for (i = 0; i < p->elem_index; i++) {
 		o = CONF_CHECK_PREV(p, struct sy_conf_listener, i);
 		if (l->name != NULL && o->name != NULL && strcmp(l->name, o->name) == 0)
@@ -373,6 +369,20 @@ sy_conf_check_http(struct sy_conf_parse *p, void *obj, const config_setting_t *s
 	f->line = sy_conf_setting_line(s);
 	h->http_filters = f;
 	h->nhttp_filters = 1;
+}
+
+/*
+ * http2_protocol_options, of a listener or a cluster: the table bounds
+ * every setting; only the group's line is recorded here, for the
+ * messages of the codec that applies them.
+ */
+void
+sy_conf_check_http2(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	struct sy_conf_http2 *h2 = obj;
+
+	(void)p;
+	h2->line = sy_conf_setting_line(s);
 }
 
 /* ---- upgrades ------------------------------------------------------------- */

@@ -108,6 +108,8 @@ conf_dump_value(struct sy_buf *out, const struct sy_conf_key *k, const char *bas
 		return sy_buf_printf(out, "%d", *(const int *)v);
 	case SY_CONF_INT64:
 		return sy_buf_printf(out, "%" PRId64, *(const int64_t *)v);
+	case SY_CONF_UINT32:
+		return sy_buf_printf(out, "%" PRIu32, *(const uint32_t *)v);
 	case SY_CONF_BOOL:
 		return *(const bool *)v ? sy_buf_append(out, "true", 4) : sy_buf_append(out, "false", 5);
 	case SY_CONF_DURATION:

@@ -21,6 +21,7 @@ enum sy_conf_type {
 	SY_CONF_LIST,		/* ( { ... }, ... ): array of elem_size at off, count at count_off */
 	SY_CONF_INT,		/* int in min..max; SY_CONF_AUTO also takes "auto" */
 	SY_CONF_INT64,		/* int64_t in min..max */
+	SY_CONF_UINT32,		/* uint32_t in min..max (min >= 0): protocol settings */
 	SY_CONF_BOOL,		/* bool */
 	SY_CONF_STRING,		/* char *; max: longest length when > 0 */
 	SY_CONF_PATH,		/* char *, relative to the config file's directory */
@@ -166,6 +167,7 @@ sy_conf_check_fn sy_conf_check_listener_upgrade;
 sy_conf_check_fn sy_conf_check_route_upgrade;
 sy_conf_check_fn sy_conf_check_route_action;
 sy_conf_check_fn sy_conf_check_cluster;
+sy_conf_check_fn sy_conf_check_http2;
 sy_conf_check_fn sy_conf_check_vhost;
 sy_conf_check_fn sy_conf_check_route;
 sy_conf_check_fn sy_conf_check_route_match;

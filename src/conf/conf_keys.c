@@ -20,6 +20,8 @@ static const char *const codec_types[] = { "auto", "http1", "http2", NULL };
 static const char *const log_targets[] = { "syslog", "stderr", NULL };
 /* In the order of enum sy_lb_policy. */
 static const char *const lb_policies[] = { "round_robin", "least_request", "random", NULL };
+/* In the order of enum sy_cluster_protocol. */
+static const char *const cluster_protocols[] = { "http1", "http2", NULL };
 
 /*
  * The filters an http_filters or upgrade filters list may name.  Adding
@@ -119,6 +121,46 @@ static const struct sy_conf_key route_upgrade_keys[] = {
 	  .doc = "filters are only allowed in a listener's upgrade_configs" },
 	{ .name = NULL }
 };
+
+/*
+ * http2_protocol_options: the settings both ends of an HTTP/2 connection
+ * share.  The listener's table adds allow_connect; a cluster's refuses it,
+ * since toward an upstream the peer's SETTINGS decide (RFC 8441).
+ */
+#define HTTP2_SETTING_ROWS \
+	{ .name = "max_concurrent_streams", .type = SY_CONF_UINT32, .def = "100", \
+	  .min = 1, .max = 2147483647, \
+	  .off = offsetof(struct sy_conf_http2, max_concurrent_streams), \
+	  .doc = "most streams open at once on one connection (SETTINGS_MAX_CONCURRENT_STREAMS)" }, \
+	{ .name = "initial_stream_window_size", .type = SY_CONF_UINT32, .def = "65536", \
+	  .min = 65535, .max = 2147483647, \
+	  .off = offsetof(struct sy_conf_http2, initial_stream_window_size), \
+	  .doc = "bytes the peer may send on a stream before we take them (SETTINGS_INITIAL_WINDOW_SIZE)" }, \
+	{ .name = "initial_connection_window_size", .type = SY_CONF_UINT32, .def = "1048576", \
+	  .min = 65535, .max = 2147483647, \
+	  .off = offsetof(struct sy_conf_http2, initial_connection_window_size), \
+	  .doc = "bytes the peer may send on the whole connection before we take them" }, \
+	{ .name = "max_header_list_kb", .type = SY_CONF_UINT32, .def = "60", .min = 1, .max = 8192, \
+	  .off = offsetof(struct sy_conf_http2, max_header_list_kb), \
+	  .doc = "largest decoded header list, in KiB (SETTINGS_MAX_HEADER_LIST_SIZE; larger: refused)" }
+
+static const struct sy_conf_key listener_http2_keys[] = {
+	{ .name = "allow_connect", .type = SY_CONF_BOOL, .def = "false",
+	  .off = offsetof(struct sy_conf_http2, allow_connect),
+	  .doc = "advertise SETTINGS_ENABLE_CONNECT_PROTOCOL and accept extended CONNECT (RFC 8441)" },
+	HTTP2_SETTING_ROWS,
+	{ .name = NULL }
+};
+
+static const struct sy_conf_key cluster_http2_keys[] = {
+	{ .name = "allow_connect", .type = SY_CONF_BOOL, .flags = SY_CONF_REFUSED,
+	  .doc = "allow_connect is a listener setting: toward a cluster, extended CONNECT "
+	    "is used when the upstream's SETTINGS allow it" },
+	HTTP2_SETTING_ROWS,
+	{ .name = NULL }
+};
+
+#undef HTTP2_SETTING_ROWS
 
 /* routes.match.headers: one header matcher. */
 static const struct sy_conf_key header_match_keys[] = {
@@ -275,6 +317,10 @@ static const struct sy_conf_key http_keys[] = {
 	{ .name = "max_headers_count", .type = SY_CONF_INT, .def = "100", .min = 1, .max = 10000,
 	  .off = offsetof(struct sy_conf_http, max_headers_count),
 	  .doc = "most request headers (more: 431)" },
+	{ .name = "http2_protocol_options", .type = SY_CONF_GROUP,
+	  .off = offsetof(struct sy_conf_http, http2), .child = listener_http2_keys,
+	  .check = sy_conf_check_http2,
+	  .doc = "HTTP/2 settings of the connections clients open (codec_type http2 or auto)" },
 	{ .name = "http_filters", .type = SY_CONF_LIST, .min = 1,
 	  .off = offsetof(struct sy_conf_http, http_filters),
 	  .count_off = offsetof(struct sy_conf_http, nhttp_filters),
@@ -289,6 +335,10 @@ static const struct sy_conf_key http_keys[] = {
 	  .line_off = SY_CONF_OPT(struct sy_conf_upgrade, line),
 	  .child = listener_upgrade_keys, .check = sy_conf_check_listener_upgrade,
 	  .doc = "upgrade types proxied by this listener, each with an optional filter chain" },
+	{ .name = "preserve_upgrade_method", .type = SY_CONF_BOOL, .def = "false",
+	  .off = offsetof(struct sy_conf_http, preserve_upgrade_method),
+	  .doc = "carry an upgrade's method across HTTP/2 hops in x-switchyard-upgrade-method "
+	    "(false: it arrives as GET)" },
 	{ .name = "route_config", .type = SY_CONF_GROUP,
 	  .off = 0, .child = route_config_keys,
 	  .doc = "routing table of the listener" },
@@ -368,6 +418,13 @@ static const struct sy_conf_key cluster_keys[] = {
 	{ .name = "idle_timeout", .type = SY_CONF_DURATION, .def = "60s",
 	  .off = offsetof(struct sy_conf_cluster, idle_timeout),
 	  .doc = "close a pooled connection idle for this long (0: never)" },
+	{ .name = "protocol", .type = SY_CONF_ENUM, .def = "http1", .names = cluster_protocols,
+	  .off = offsetof(struct sy_conf_cluster, protocol),
+	  .doc = "HTTP version spoken to the endpoints: http1, or http2 (prior knowledge, cleartext)" },
+	{ .name = "http2_protocol_options", .type = SY_CONF_GROUP,
+	  .off = offsetof(struct sy_conf_cluster, http2), .child = cluster_http2_keys,
+	  .check = sy_conf_check_http2,
+	  .doc = "HTTP/2 settings of the connections to the endpoints (protocol http2)" },
 	{ .name = NULL }
 };
 

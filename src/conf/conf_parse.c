@@ -153,6 +153,7 @@ conf_parse_expected(const struct sy_conf_key *k)
 	case SY_CONF_INT:
 		return (k->flags & SY_CONF_AUTO) ? "an integer or \"auto\"" : "an integer";
 	case SY_CONF_INT64:
+	case SY_CONF_UINT32:
 		return "an integer";
 	case SY_CONF_BOOL:
 		return "true or false";
@@ -181,6 +182,7 @@ sy_conf_type_name(const struct sy_conf_key *k)
 {
 	static const char *const names[] = {
 		[SY_CONF_GROUP] = "group", [SY_CONF_LIST] = "list", [SY_CONF_INT] = "int", [SY_CONF_INT64] = "int",
+		[SY_CONF_UINT32] = "int",
 		[SY_CONF_BOOL] = "bool", [SY_CONF_STRING] = "string", [SY_CONF_PATH] = "path",
 		[SY_CONF_DURATION] = "duration", [SY_CONF_ENUM] = "enum", [SY_CONF_MODE] = "mode",
 		[SY_CONF_ADDRESS] = "address", [SY_CONF_REGEX] = "regex", [SY_CONF_STRINGS] = "strings",
@@ -268,7 +270,8 @@ conf_parse_val_default(const struct sy_conf_key *k)
 	struct conf_parse_val v = { .type = CONFIG_TYPE_STRING, .s = k->def };
 	char *end;
 
-	if ((k->type == SY_CONF_INT || k->type == SY_CONF_INT64) && strcmp(k->def, "auto") != 0) {
+	if ((k->type == SY_CONF_INT || k->type == SY_CONF_INT64 || k->type == SY_CONF_UINT32) &&
+	    strcmp(k->def, "auto") != 0) {
 		v.type = CONFIG_TYPE_INT;
 		v.i = strtoll(k->def, &end, 10);
 	} else if (k->type == SY_CONF_BOOL) {
@@ -343,14 +346,18 @@ conf_parse_scalar(struct sy_conf_parse *p, const struct sy_conf_key *k, const co
 			*(bool *)(base + k->aux_off) = false;
 		return 0;
 	}
-	if (k->type == SY_CONF_INT64) {
+	if (k->type == SY_CONF_INT64 || k->type == SY_CONF_UINT32) {
 		if (v->type != CONFIG_TYPE_INT)
 			goto wrong_type;
 		if (v->i < k->min || v->i > k->max) {
 			snprintf(msg, msglen, "%lld is out of range (%lld..%lld)", v->i, k->min, k->max);
 			return -1;
 		}
-		*(int64_t *)dst = v->i;
+		/* A UINT32 row's bounds lie inside 0..UINT32_MAX: the table says so. */
+		if (k->type == SY_CONF_UINT32)
+			*(uint32_t *)dst = (uint32_t)v->i;
+		else
+			*(int64_t *)dst = v->i;
 		return 0;
 	}
 	if (k->type == SY_CONF_BOOL) {

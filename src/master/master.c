@@ -33,7 +33,12 @@
 #include "switchyard/stats.h"
 #include "switchyard/worker.h"
 
-#define MASTER_MAX_STATS 8192
+/*
+ * Names in the stats segment.  A listener takes 43 (plus 3 per upgrade
+ * type), a cluster 32, and a reload may add names for new prefixes; the
+ * pages of unused names and values are never touched, so room is cheap.
+ */
+#define MASTER_MAX_STATS 16384
 #define MASTER_RESPAWN_MIN_MS 100
 #define MASTER_RESPAWN_MAX_MS 30000
 #define MASTER_STABLE_MS 10000
@@ -231,14 +236,34 @@ master_register_upgrade(const char *prefix, const char *type)
 	return sy_stats_register(SY_SCOPE_UPGRADE, label) == UINT32_MAX ? -1 : 0;
 }
 
+/*
+ * http.<prefix>.http2.* or cluster.<name>.http2.*: registered for every
+ * listener and cluster, whatever its protocol, so that a base is never
+ * UINT32_MAX plus an offset.
+ */
+static uint32_t
+master_register_h2(enum sy_stats_scope scope, const char *name)
+{
+	char label[SY_STATS_NAME_MAX];
+	int n;
+
+	n = snprintf(label, sizeof(label), "%s.http2", name);
+	if (n < 0 || (size_t)n >= sizeof(label))
+		return UINT32_MAX;
+	return sy_stats_register(scope, label);
+}
+
 static int
 master_register_stats(struct master *m, struct sy_conf *conf)
 {
 	unsigned i, j, k, r;
 
 	for (i = 0; i < conf->nclusters; i++) {
-		conf->clusters[i].stats_base = sy_stats_register(SY_SCOPE_CLUSTER, conf->clusters[i].name);
-		if (conf->clusters[i].stats_base == UINT32_MAX)
+		struct sy_conf_cluster *cl = &conf->clusters[i];
+
+		cl->stats_base = sy_stats_register(SY_SCOPE_CLUSTER, cl->name);
+		cl->stats_h2_base = master_register_h2(SY_SCOPE_CLUSTER_HTTP2, cl->name);
+		if (cl->stats_base == UINT32_MAX || cl->stats_h2_base == UINT32_MAX)
 			goto full;
 	}
 	for (i = 0; i < conf->nlisteners; i++) {
@@ -247,7 +272,9 @@ master_register_stats(struct master *m, struct sy_conf *conf)
 
 		l->stats_base = sy_stats_register(SY_SCOPE_LISTENER, l->addr_label);
 		l->http.stats_base = sy_stats_register(SY_SCOPE_HTTP, l->http.stat_prefix);
-		if (l->stats_base == UINT32_MAX || l->http.stats_base == UINT32_MAX)
+		l->http.stats_h2_base = master_register_h2(SY_SCOPE_HTTP2, l->http.stat_prefix);
+		if (l->stats_base == UINT32_MAX || l->http.stats_base == UINT32_MAX ||
+		    l->http.stats_h2_base == UINT32_MAX)
 			goto full;
 		/* Every upgrade type the listener or its routes name can be accepted. */
 		for (j = 0; j < h->nupgrade_configs; j++)

@@ -44,6 +44,7 @@ static const struct stats_def stats_listener_defs[] = { SY_STATS_LISTENER(STATS_
 static const struct stats_def stats_http_defs[] = { SY_STATS_HTTP(STATS_DEF_) };
 static const struct stats_def stats_upgrade_defs[] = { SY_STATS_UPGRADE(STATS_DEF_) };
 static const struct stats_def stats_cluster_defs[] = { SY_STATS_CLUSTER(STATS_DEF_) };
+static const struct stats_def stats_h2_defs[] = { SY_STATS_HTTP2(STATS_DEF_) };
 #undef STATS_DEF_
 
 static const struct {
@@ -55,10 +56,13 @@ static const struct {
 	[SY_SCOPE_SERVER] = { "server", NULL, stats_server_defs, SY_STAT_SERVER__N },
 	[SY_SCOPE_LISTENER] = { "listener", "<address>", stats_listener_defs, SY_STAT_LISTENER__N },
 	[SY_SCOPE_HTTP] = { "http", "<stat_prefix>", stats_http_defs, SY_STAT_HTTP__N },
+	/* http.<stat_prefix>.http2.<stat>: the label ends with ".http2". */
+	[SY_SCOPE_HTTP2] = { "http", "<stat_prefix>.http2", stats_h2_defs, SY_STAT_H2__N },
 	/* Full names http.<stat_prefix>.upgrades.<type>.<stat>: the label carries the middle. */
 	[SY_SCOPE_UPGRADE] = { "http", "<stat_prefix>.upgrades.<type>", stats_upgrade_defs,
 	    SY_STAT_UPGRADE__N },
 	[SY_SCOPE_CLUSTER] = { "cluster", "<name>", stats_cluster_defs, SY_STAT_CLUSTER__N },
+	[SY_SCOPE_CLUSTER_HTTP2] = { "cluster", "<name>.http2", stats_h2_defs, SY_STAT_H2__N },
 };
 
 /* This process's view of the segment; inherited across fork. */

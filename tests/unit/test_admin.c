@@ -428,6 +428,62 @@ START_TEST(test_stats_prometheus)
 }
 END_TEST
 
+/*
+ * The HTTP/2 scopes: full names in text and JSON; in the exposition the
+ * ".http2" of the label moves into the family, so the label is the plain
+ * stat prefix or cluster name, as for the scopes they extend.
+ */
+START_TEST(test_stats_http2_scopes)
+{
+	uint32_t hh2, cl, ch2;
+	char *b, out[4096];
+
+	hh2 = sy_stats_register(SY_SCOPE_HTTP2, "ingress_http.http2");
+	cl = sy_stats_register(SY_SCOPE_CLUSTER, "sidecar");
+	ch2 = sy_stats_register(SY_SCOPE_CLUSTER_HTTP2, "sidecar.http2");
+	ck_assert_uint_ne(hh2, UINT32_MAX);
+	ck_assert_uint_ne(cl, UINT32_MAX);
+	ck_assert_uint_ne(ch2, UINT32_MAX);
+	sy_stats_use_slot(2);
+	sy_stat_add(hh2 + SY_H2_rx_reset, 4);
+	sy_stat_add(hh2 + SY_H2_streams_active, 3);
+	sy_stat_inc(ch2 + SY_H2_goaway_sent);
+	sy_stat_add(cl + SY_CLUSTER_upstream_rq_extended_connect_refused, 2);
+	sy_stat_inc(t_http + SY_HTTP_downstream_cx_http2_total);
+	sy_stats_use_slot(0);
+
+	b = handle("GET", "/stats", 200, NULL);
+	ck_assert_ptr_nonnull(strstr(b, "http.ingress_http.http2.rx_reset: 4\n"));
+	ck_assert_ptr_nonnull(strstr(b, "http.ingress_http.http2.streams_active: 3\n"));
+	ck_assert_ptr_nonnull(strstr(b, "http.ingress_http.http2.extended_connect_refused: 0\n"));
+	ck_assert_ptr_nonnull(strstr(b, "http.ingress_http.downstream_cx_http2_total: 1\n"));
+	ck_assert_ptr_nonnull(strstr(b, "cluster.sidecar.http2.goaway_sent: 1\n"));
+	ck_assert_ptr_nonnull(strstr(b, "cluster.sidecar.upstream_rq_extended_connect_refused: 2\n"));
+	assert_sorted_lines(b);
+	free(b);
+
+	b = handle("GET", "/stats?format=json&filter=http2", 200, "application/json");
+	ck_assert_ptr_nonnull(strstr(b, "{\"name\":\"cluster.sidecar.http2.goaway_sent\",\"value\":1}"));
+	ck_assert_int_eq(run_with_input(PY_JSON, b, out, sizeof(out)), 0);
+	free(b);
+
+	b = handle("GET", "/stats/prometheus", 200, NULL);
+	ck_assert_ptr_nonnull(strstr(b, "# TYPE switchyard_http_http2_rx_reset_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_http_http2_rx_reset_total{stat_prefix=\"ingress_http\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(b, "# TYPE switchyard_http_http2_streams_active gauge\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_http_http2_streams_active{stat_prefix=\"ingress_http\"} 3\n"));
+	ck_assert_ptr_nonnull(strstr(b, "# HELP switchyard_cluster_http2_goaway_sent_total GOAWAY frames sent\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_cluster_http2_goaway_sent_total{cluster=\"sidecar\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(b,
+	    "switchyard_cluster_upstream_rq_extended_connect_refused_total{cluster=\"sidecar\"} 2\n"));
+	ck_assert_ptr_nonnull(strstr(b,
+	    "switchyard_http_downstream_cx_http2_total{stat_prefix=\"ingress_http\"} 1\n"));
+	ck_assert_ptr_null(strstr(b, ".http2\""));
+	check_promtool(b);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_prometheus_label_escaping)
 {
 	char *b;
@@ -1074,6 +1130,7 @@ make_suite(void)
 	tcase_add_test(th, test_stats_json);
 	tcase_add_test(th, test_json_escaping);
 	tcase_add_test(th, test_stats_prometheus);
+	tcase_add_test(th, test_stats_http2_scopes);
 	tcase_add_test(th, test_prometheus_label_escaping);
 	tcase_add_test(th, test_server_info);
 	tcase_add_test(th, test_ready);

@@ -1,7 +1,8 @@
 /*
  * test_conf.c - the configuration module: every key and its default, every
  * error path with its exact "file:line: reason", durations, relative paths
- * and includes from real files, clusters (endpoint resolution of
+ * and includes from real files, the shipped etc/ files and examples, the
+ * HTTP/2 keys of listeners and clusters, clusters (endpoint resolution of
  * "localhost" and of a name that does not resolve), filter chains and
  * upgrade_configs, the JSON dump (checked by a small JSON reader),
  * --list-keys, the restart-only comparison, and the generic table walker
@@ -9,6 +10,7 @@
  * one table: input text and the exact output of sy_conf_errors_print.
  */
 #include <arpa/inet.h>
+#include <glob.h>
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -38,6 +40,8 @@
 #define RA RP ".route"
 #define HF "listeners.http.http_filters"
 #define UC "listeners.http.upgrade_configs"
+#define H2O "listeners.http.http2_protocol_options"
+#define CH2O "clusters.http2_protocol_options"
 
 /* Everything sy_conf_errors_print says about text, malloc'd. */
 static char *
@@ -82,6 +86,10 @@ load_ok(const char *text)
 {
 	return load_ok_as(text, "/srv/sy/test.conf");
 }
+
+/* The JSON dump and its reader, defined with the dump's tests below. */
+static const char *json_value(const char *p);
+static char *squashed_dump_of(const struct sy_conf *c);
 
 /* ---- defaults and every key -------------------------------------------- */
 
@@ -136,8 +144,113 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(l->http.http_filters[0].nrequest_headers_to_add, 0);
 	ck_assert_uint_eq(l->http.nupgrade_configs, 0);
 	ck_assert_ptr_null(l->http.upgrade_configs);
+	/* HTTP/2: the group is absent, its defaults apply; its line is 0. */
+	ck_assert_int_eq(l->http.http2.line, 0);
+	ck_assert(!l->http.http2.allow_connect);
+	ck_assert_uint_eq(l->http.http2.max_concurrent_streams, 100);
+	ck_assert_uint_eq(l->http.http2.initial_stream_window_size, 65536);
+	ck_assert_uint_eq(l->http.http2.initial_connection_window_size, 1048576);
+	ck_assert_uint_eq(l->http.http2.max_header_list_kb, 60);
+	ck_assert(!l->http.preserve_upgrade_method);
 	ck_assert_uint_eq(c->nclusters, 0);
 	ck_assert_ptr_null(c->clusters);
+	sy_conf_free(c);
+
+	/* A cluster's defaults: HTTP/1.1, and the HTTP/2 settings ready. */
+	c = load_ok(L1 CL);
+	ck_assert_int_eq(c->clusters[0].protocol, SY_PROTO_HTTP1);
+	ck_assert_int_eq(c->clusters[0].http2.line, 0);
+	ck_assert(!c->clusters[0].http2.allow_connect);
+	ck_assert_uint_eq(c->clusters[0].http2.max_concurrent_streams, 100);
+	ck_assert_uint_eq(c->clusters[0].http2.initial_stream_window_size, 65536);
+	ck_assert_uint_eq(c->clusters[0].http2.initial_connection_window_size, 1048576);
+	ck_assert_uint_eq(c->clusters[0].http2.max_header_list_kb, 60);
+	sy_conf_free(c);
+}
+END_TEST
+
+/* Every key of the HTTP/2 stage, at its bounds, on listeners and clusters. */
+static const char http2_keys[] =
+	"listeners = (\n"						/* 1 */
+	"  { name = \"h2\"; address = \"127.0.0.1:8081\";\n"
+	"    http = { stat_prefix = \"sidecar_http\"; codec_type = \"http2\";\n"
+	"      http2_protocol_options = {\n"
+	"        allow_connect = true;\n"					/* 5 */
+	"        max_concurrent_streams = 2147483647;\n"
+	"        initial_stream_window_size = 65535;\n"
+	"        initial_connection_window_size = 2147483647;\n"
+	"        max_header_list_kb = 8192;\n"
+	"      };\n"							/* 10 */
+	"      preserve_upgrade_method = true;\n"
+	"    }; },\n"
+	"  { name = \"partial\"; address = \"127.0.0.1:8082\";\n"
+	"    http = { stat_prefix = \"p\"; preserve_upgrade_method = false;\n"
+	"      http2_protocol_options = { max_concurrent_streams = 1; max_header_list_kb = 1; }; }; }\n" /* 15 */
+	");\n"
+	"clusters = (\n"
+	"  { name = \"sidecar\"; endpoints = [ \"127.0.0.1:8081\" ]; protocol = \"http2\";\n"
+	"    http2_protocol_options = { max_concurrent_streams = 1;\n"
+	"      initial_stream_window_size = 2147483647; initial_connection_window_size = 65535; }; },\n" /* 20 */
+	"  { name = \"app\"; endpoints = [ \"127.0.0.1:9000\" ]; protocol = \"http1\"; }\n"
+	");\n";
+
+START_TEST(test_http2_keys)
+{
+	struct sy_conf *c = load_ok(http2_keys);
+	const struct sy_conf_http *h;
+	const struct sy_conf_cluster *cl;
+	char *s;
+
+	h = &c->listeners[0].http;
+	ck_assert_int_eq(h->codec_type, SY_CODEC_HTTP2);
+	ck_assert_int_eq(h->http2.line, 4);
+	ck_assert(h->http2.allow_connect);
+	ck_assert_uint_eq(h->http2.max_concurrent_streams, 2147483647u);
+	ck_assert_uint_eq(h->http2.initial_stream_window_size, 65535);
+	ck_assert_uint_eq(h->http2.initial_connection_window_size, 2147483647u);
+	ck_assert_uint_eq(h->http2.max_header_list_kb, 8192);
+	ck_assert(h->preserve_upgrade_method);
+	/* A group that sets some keys gets the defaults of the others. */
+	h = &c->listeners[1].http;
+	ck_assert_int_eq(h->codec_type, SY_CODEC_AUTO);
+	ck_assert_int_eq(h->http2.line, 15);
+	ck_assert(!h->http2.allow_connect);
+	ck_assert_uint_eq(h->http2.max_concurrent_streams, 1);
+	ck_assert_uint_eq(h->http2.initial_stream_window_size, 65536);
+	ck_assert_uint_eq(h->http2.initial_connection_window_size, 1048576);
+	ck_assert_uint_eq(h->http2.max_header_list_kb, 1);
+	ck_assert(!h->preserve_upgrade_method);
+	cl = &c->clusters[0];
+	ck_assert_int_eq(cl->protocol, SY_PROTO_HTTP2);
+	ck_assert_int_eq(cl->http2.line, 19);
+	ck_assert(!cl->http2.allow_connect);
+	ck_assert_uint_eq(cl->http2.max_concurrent_streams, 1);
+	ck_assert_uint_eq(cl->http2.initial_stream_window_size, 2147483647u);
+	ck_assert_uint_eq(cl->http2.initial_connection_window_size, 65535);
+	ck_assert_uint_eq(cl->http2.max_header_list_kb, 60);
+	cl = &c->clusters[1];
+	ck_assert_int_eq(cl->protocol, SY_PROTO_HTTP1);
+	ck_assert_int_eq(cl->http2.line, 0);
+
+	/* The dump shows every value, the refused allow_connect of a cluster never. */
+	s = squashed_dump_of(c);
+	ck_assert_ptr_nonnull(json_value(s));
+	ck_assert_ptr_nonnull(strstr(s, "\"codec_type\": \"http2\",\"request_headers_timeout\": \"10s\","));
+	ck_assert_ptr_nonnull(strstr(s, "\"max_headers_count\": 100,\"http2_protocol_options\": {"
+	    "\"allow_connect\": true,\"max_concurrent_streams\": 2147483647,\"initial_stream_window_size\": 65535,"
+	    "\"initial_connection_window_size\": 2147483647,\"max_header_list_kb\": 8192},\"http_filters\": ["));
+	ck_assert_ptr_nonnull(strstr(s, "\"upgrade_configs\": [],\"preserve_upgrade_method\": true,"
+	    "\"route_config\": {"));
+	ck_assert_ptr_nonnull(strstr(s, "\"http2_protocol_options\": {\"allow_connect\": false,"
+	    "\"max_concurrent_streams\": 1,\"initial_stream_window_size\": 65536,"
+	    "\"initial_connection_window_size\": 1048576,\"max_header_list_kb\": 1}"));
+	ck_assert_ptr_nonnull(strstr(s, "\"preserve_upgrade_method\": false,"));
+	ck_assert_ptr_nonnull(strstr(s, "\"idle_timeout\": \"1m\",\"protocol\": \"http2\","
+	    "\"http2_protocol_options\": {\"max_concurrent_streams\": 1,\"initial_stream_window_size\": 2147483647,"
+	    "\"initial_connection_window_size\": 65535,\"max_header_list_kb\": 60},\"resolved_endpoints\": ["
+	    "\"127.0.0.1:8081\"]}"));
+	ck_assert_ptr_nonnull(strstr(s, "\"protocol\": \"http1\","));
+	free(s);
 	sy_conf_free(c);
 }
 END_TEST
@@ -820,8 +933,32 @@ static const struct {
 	/* http */
 	{ HTTP_OPEN "codec_type = \"h3\";\n" HTTP_CLOSE,
 	  "test.conf:2: listeners.http.codec_type: invalid value \"h3\" (expected auto, http1 or http2)\n" },
-	{ HTTP_OPEN "codec_type = \"http2\";\n" HTTP_CLOSE,
-	  "test.conf:1: codec_type \"http2\" is not supported by this build yet\n" },
+	/* http2_protocol_options and preserve_upgrade_method, on a listener */
+	{ HTTP_OPEN "http2_protocol_options = {\n"
+	  "  allow_connect = 1;\n"
+	  "  max_concurrent_streams = 0;\n"
+	  "  initial_stream_window_size = 65534;\n"
+	  "  initial_connection_window_size = 2147483648L;\n"
+	  "  max_header_list_kb = 8193;\n"
+	  "  enable_push = true; };\n"
+	  "preserve_upgrade_method = \"yes\";\n" HTTP_CLOSE,
+	  "test.conf:3: " H2O ".allow_connect: expected true or false, got an integer\n"
+	  "test.conf:4: " H2O ".max_concurrent_streams: 0 is out of range (1..2147483647)\n"
+	  "test.conf:5: " H2O ".initial_stream_window_size: 65534 is out of range (65535..2147483647)\n"
+	  "test.conf:6: " H2O ".initial_connection_window_size: 2147483648 is out of range (65535..2147483647)\n"
+	  "test.conf:7: " H2O ".max_header_list_kb: 8193 is out of range (1..8192)\n"
+	  "test.conf:8: unknown key \"enable_push\" in " H2O "\n"
+	  "test.conf:9: listeners.http.preserve_upgrade_method: expected true or false, got a string\n" },
+	{ HTTP_OPEN "http2_protocol_options = { max_concurrent_streams = 2147483648L; max_header_list_kb = 0;\n"
+	  "  initial_connection_window_size = -1; initial_stream_window_size = \"64k\"; };\n" HTTP_CLOSE,
+	  "test.conf:2: " H2O ".max_concurrent_streams: 2147483648 is out of range (1..2147483647)\n"
+	  "test.conf:2: " H2O ".max_header_list_kb: 0 is out of range (1..8192)\n"
+	  "test.conf:3: " H2O ".initial_stream_window_size: expected an integer, got a string\n"
+	  "test.conf:3: " H2O ".initial_connection_window_size: -1 is out of range (65535..2147483647)\n" },
+	{ HTTP_OPEN "http2_protocol_options = true;\n" HTTP_CLOSE,
+	  "test.conf:2: " H2O ": expected a group { ... }, got a boolean\n" },
+	{ HTTP_OPEN "http2_protocol_options = ( { allow_connect = true; } );\n" HTTP_CLOSE,
+	  "test.conf:2: " H2O ": expected a group { ... }, got a list\n" },
 	{ HTTP_OPEN "max_request_headers_kb = 0;\n" HTTP_CLOSE,
 	  "test.conf:2: listeners.http.max_request_headers_kb: 0 is out of range (1..8192)\n" },
 	{ HTTP_OPEN "max_request_headers_kb = 8193;\n" HTTP_CLOSE,
@@ -1165,6 +1302,30 @@ static const struct {
 	  "test.conf:2: clusters.name: longer than 100 characters\n" },
 	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ]; max_connections = 1000001; } );\n",
 	  "test.conf:2: clusters.max_connections: 1000001 is out of range (1..1000000)\n" },
+	/* protocol and http2_protocol_options, on a cluster */
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ];\n"
+	  "  protocol = \"h2\";\n"
+	  "  http2_protocol_options = {\n"
+	  "    allow_connect = true;\n"
+	  "    max_concurrent_streams = 0;\n"
+	  "    initial_stream_window_size = 1;\n"
+	  "    initial_connection_window_size = 65534;\n"
+	  "    max_header_list_kb = 8193;\n"
+	  "    allow_connect_protocol = true; }; } );\n",
+	  "test.conf:3: clusters.protocol: invalid value \"h2\" (expected http1 or http2)\n"
+	  "test.conf:5: allow_connect is a listener setting: toward a cluster, extended CONNECT "
+	  "is used when the upstream's SETTINGS allow it\n"
+	  "test.conf:6: " CH2O ".max_concurrent_streams: 0 is out of range (1..2147483647)\n"
+	  "test.conf:7: " CH2O ".initial_stream_window_size: 1 is out of range (65535..2147483647)\n"
+	  "test.conf:8: " CH2O ".initial_connection_window_size: 65534 is out of range (65535..2147483647)\n"
+	  "test.conf:9: " CH2O ".max_header_list_kb: 8193 is out of range (1..8192)\n"
+	  "test.conf:10: unknown key \"allow_connect_protocol\" in " CH2O "\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ]; protocol = 2; } );\n",
+	  "test.conf:2: clusters.protocol: expected http1 or http2, got an integer\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ]; protocol = \"HTTP2\"; } );\n",
+	  "test.conf:2: clusters.protocol: invalid value \"HTTP2\" (expected http1 or http2)\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ]; http2_protocol_options = 1; } );\n",
+	  "test.conf:2: " CH2O ": expected a group { ... }, got an integer\n" },
 	/* header matchers */
 	{ VH_OPEN "{ match = { prefix = \"/\"; headers = ( { exact_match = \"x\"; } ); }; " DR " }" VH_CLOSE,
 	  "test.conf:3: missing required key \"name\" in " RP ".match.headers\n" },
@@ -1385,6 +1546,62 @@ START_TEST(test_shipped_config)
 }
 END_TEST
 
+/*
+ * What "switchyard -t" does to each shipped file (sy_conf_load, nothing
+ * else): every .conf file in etc and etc/examples must load, and the
+ * HTTP/2 pair must say what its comments promise.
+ */
+START_TEST(test_shipped_examples)
+{
+	struct sy_conf_errors e;
+	struct sy_conf *c;
+	glob_t g;
+	size_t i;
+	int n = 0;
+
+	if (access("etc/switchyard.conf", R_OK) != 0)
+		return;
+	ck_assert_int_eq(glob("etc/*.conf", 0, NULL, &g), 0);
+	ck_assert_int_eq(glob("etc/examples/*.conf", GLOB_APPEND, NULL, &g), 0);
+	for (i = 0; i < g.gl_pathc; i++) {
+		sy_conf_errors_init(&e);
+		c = sy_conf_load(g.gl_pathv[i], &e);
+		if (c == NULL)
+			sy_conf_errors_print(&e, stderr);
+		ck_assert_msg(c != NULL, "%s does not load", g.gl_pathv[i]);
+		sy_conf_free(c);
+		sy_conf_errors_fini(&e);
+		n++;
+	}
+	globfree(&g);
+	ck_assert_int_ge(n, 3);
+
+	sy_conf_errors_init(&e);
+	c = sy_conf_load("etc/examples/h2-front.conf", &e);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->admin.socket, "/run/switchyard/front.sock");
+	ck_assert_str_eq(c->listeners[0].addr_label, "127.0.0.1:8080");
+	ck_assert_int_eq(c->listeners[0].http.codec_type, SY_CODEC_HTTP1);
+	ck_assert_str_eq(c->listeners[0].http.upgrade_configs[0].upgrade_type, "websocket");
+	ck_assert_str_eq(c->clusters[0].name, "sidecar");
+	ck_assert_int_eq(c->clusters[0].protocol, SY_PROTO_HTTP2);
+	ck_assert_str_eq(c->clusters[0].endpoints[0].label, "127.0.0.1:8081");
+	sy_conf_free(c);
+	c = sy_conf_load("etc/examples/h2-sidecar.conf", &e);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->admin.socket, "/run/switchyard/sidecar.sock");
+	ck_assert_str_eq(c->listeners[0].addr_label, "127.0.0.1:8081");
+	ck_assert_int_eq(c->listeners[0].http.codec_type, SY_CODEC_HTTP2);
+	ck_assert(c->listeners[0].http.http2.allow_connect);
+	ck_assert_str_eq(c->listeners[0].http.upgrade_configs[0].upgrade_type, "websocket");
+	ck_assert_str_eq(c->clusters[0].name, "app");
+	ck_assert_int_eq(c->clusters[0].protocol, SY_PROTO_HTTP1);
+	ck_assert_str_eq(c->clusters[0].endpoints[0].label, "127.0.0.1:9000");
+	sy_conf_free(c);
+	sy_conf_errors_fini(&e);
+}
+END_TEST
+
 /* ---- errors list ----------------------------------------------------------- */
 
 START_TEST(test_errors_add_print)
@@ -1415,8 +1632,7 @@ END_TEST
 
 /* ---- the JSON dump ------------------------------------------------------- */
 
-/* A minimal JSON reader: returns the end of one value, or NULL. */
-static const char *json_value(const char *p);
+/* A minimal JSON reader: json_value returns the end of one value, or NULL. */
 
 static const char *
 json_ws(const char *p)
@@ -1599,11 +1815,13 @@ START_TEST(test_dump_json_proxy)
 		/* clusters, with what the names resolved to */
 		"\"clusters\": [{\"name\": \"app\",\"endpoints\": [\"127.0.0.1:9000\", \"[::1]:9001\"],"
 		"\"connect_timeout\": \"250ms\",\"lb_policy\": \"least_request\",\"max_connections\": 1000000,"
-		"\"max_idle_connections\": 0,\"idle_timeout\": \"0s\","
+		"\"max_idle_connections\": 0,\"idle_timeout\": \"0s\",\"protocol\": \"http1\","
+		"\"http2_protocol_options\": {\"max_concurrent_streams\": 100,\"initial_stream_window_size\": 65536,"
+		"\"initial_connection_window_size\": 1048576,\"max_header_list_kb\": 60},"
 		"\"resolved_endpoints\": [\"127.0.0.1:9000\", \"[::1]:9001\"]},",
 		"{\"name\": \"chat\",\"endpoints\": [\"10.1.2.3:80\"],\"connect_timeout\": \"5s\","
 		"\"lb_policy\": \"random\",\"max_connections\": 1024,\"max_idle_connections\": 32,"
-		"\"idle_timeout\": \"1m\",\"resolved_endpoints\": [\"10.1.2.3:80\"]}",
+		"\"idle_timeout\": \"1m\",\"protocol\": \"http1\",\"http2_protocol_options\": {",
 		"\"lb_policy\": \"round_robin\"",
 		/* a filter shows only its own settings */
 		"\"http_filters\": [{\"name\": \"buffer\",\"max_request_bytes\": 1073741824},"
@@ -1644,7 +1862,8 @@ START_TEST(test_dump_json_proxy)
 	/* Defaults: the synthesized router, no upgrades, no clusters, no route. */
 	c = load_ok(L1);
 	s = squashed_dump_of(c);
-	ck_assert_ptr_nonnull(strstr(s, "\"http_filters\": [{\"name\": \"router\"}],\"upgrade_configs\": [],\"route_config\": {"));
+	ck_assert_ptr_nonnull(strstr(s, "\"http_filters\": [{\"name\": \"router\"}],\"upgrade_configs\": [],"
+	    "\"preserve_upgrade_method\": false,\"route_config\": {"));
 	ck_assert_ptr_nonnull(strstr(s, "\"clusters\": []}"));
 	free(s);
 	sy_conf_free(c);
@@ -1688,6 +1907,13 @@ START_TEST(test_print_keys)
 		"listeners.http.stream_idle_timeout\tduration\t5m\treload\t",
 		"listeners.http.max_request_headers_kb\tint(1..8192)\t60\treload\t",
 		"listeners.http.max_headers_count\tint(1..10000)\t100\treload\t",
+		"listeners.http.http2_protocol_options\tgroup\t-\treload\t",
+		"listeners.http.http2_protocol_options.allow_connect\tbool\tfalse\treload\t",
+		"listeners.http.http2_protocol_options.max_concurrent_streams\tint(1..2147483647)\t100\treload\t",
+		"listeners.http.http2_protocol_options.initial_stream_window_size\tint(65535..2147483647)\t65536\treload\t",
+		"listeners.http.http2_protocol_options.initial_connection_window_size\tint(65535..2147483647)\t1048576\t"
+		"reload\t",
+		"listeners.http.http2_protocol_options.max_header_list_kb\tint(1..8192)\t60\treload\t",
 		"listeners.http.http_filters\tlist\t-\treload\t",
 		"listeners.http.http_filters.name\tstring\trequired\treload\t",
 		"listeners.http.http_filters.max_request_bytes\tint(1..1073741824)\trequired\treload\t",
@@ -1717,6 +1943,7 @@ START_TEST(test_print_keys)
 		"listeners.http.upgrade_configs.filters.response_headers_to_add.value\tstring\t-\treload\t",
 		"listeners.http.upgrade_configs.filters.response_headers_to_add.append\tbool\tfalse\treload\t",
 		"listeners.http.upgrade_configs.filters.response_headers_to_remove\tstrings\t-\treload\t",
+		"listeners.http.preserve_upgrade_method\tbool\tfalse\treload\t",
 		"listeners.http.route_config\tgroup\t-\treload\t",
 		"listeners.http.route_config.virtual_hosts\tlist\t-\treload\t",
 		"listeners.http.route_config.virtual_hosts.name\tstring\trequired\treload\t",
@@ -1753,6 +1980,13 @@ START_TEST(test_print_keys)
 		"clusters.max_connections\tint(1..1000000)\t1024\treload\t",
 		"clusters.max_idle_connections\tint(0..1000000)\t32\treload\t",
 		"clusters.idle_timeout\tduration\t60s\treload\t",
+		"clusters.protocol\tenum(http1|http2)\thttp1\treload\t",
+		"clusters.http2_protocol_options\tgroup\t-\treload\t",
+		/* allow_connect is refused on a cluster: not listed */
+		"clusters.http2_protocol_options.max_concurrent_streams\tint(1..2147483647)\t100\treload\t",
+		"clusters.http2_protocol_options.initial_stream_window_size\tint(65535..2147483647)\t65536\treload\t",
+		"clusters.http2_protocol_options.initial_connection_window_size\tint(65535..2147483647)\t1048576\treload\t",
+		"clusters.http2_protocol_options.max_header_list_kb\tint(1..8192)\t60\treload\t",
 	};
 	char *out = NULL, *line, *save = NULL;
 	size_t len, n = 0;
@@ -1912,6 +2146,7 @@ make_suite(void)
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_proxy_keys);
+	tcase_add_test(tc, test_http2_keys);
 	tcase_add_test(tc, test_cluster_resolve_localhost);
 	tcase_add_test(tc, test_cluster_unresolvable);
 	tcase_add_test(tc, test_filters_and_upgrades_minimal);
@@ -1935,6 +2170,7 @@ make_suite(void)
 	tcase_add_test(tf, test_file_include_and_paths);
 	tcase_add_test(tf, test_file_errors);
 	tcase_add_test(tf, test_shipped_config);
+	tcase_add_test(tf, test_shipped_examples);
 	suite_add_tcase(s, tf);
 	return s;
 }

@@ -171,6 +171,80 @@ START_TEST(test_register)
 }
 END_TEST
 
+/*
+ * The two HTTP/2 scopes share one table and differ by their first name
+ * component; the label carries ".http2" (the master appends it).
+ */
+START_TEST(test_register_http2)
+{
+	static const char *const h2[] = {
+		"rx_reset", "tx_reset", "rx_messaging_error", "goaway_sent", "streams_active",
+		"header_overflow", "outbound_flood", "inbound_empty_frames_flood",
+		"inbound_priority_frames_flood", "inbound_window_update_frames_flood",
+		"inbound_control_frames_flood", "reset_flood", "continuation_flood",
+		"extended_connect_refused",
+	};
+	const struct sy_shm_stat_name *nm;
+	char want[SY_STATS_NAME_MAX];
+	uint32_t http, cl, hh2, ch2, i;
+
+	ck_assert_uint_eq(SY_STAT_H2__N, sizeof(h2) / sizeof(h2[0]));
+	http = sy_stats_register(SY_SCOPE_HTTP, "ingress_http");
+	hh2 = sy_stats_register(SY_SCOPE_HTTP2, "ingress_http.http2");
+	cl = sy_stats_register(SY_SCOPE_CLUSTER, "sidecar");
+	ch2 = sy_stats_register(SY_SCOPE_CLUSTER_HTTP2, "sidecar.http2");
+	ck_assert_uint_ne(hh2, UINT32_MAX);
+	ck_assert_uint_ne(ch2, UINT32_MAX);
+	ck_assert_uint_eq(hh2, http + SY_STAT_HTTP__N);
+	ck_assert_uint_eq(ch2, cl + SY_STAT_CLUSTER__N);
+	ck_assert_uint_eq(sy_stats_count(), ch2 + SY_STAT_H2__N);
+	ck_assert_uint_eq(sy_stats_scope_size(SY_SCOPE_HTTP2), SY_STAT_H2__N);
+	ck_assert_uint_eq(sy_stats_scope_size(SY_SCOPE_CLUSTER_HTTP2), SY_STAT_H2__N);
+	ck_assert_str_eq(sy_stats_scope_name(SY_SCOPE_HTTP2), "http");
+	ck_assert_str_eq(sy_stats_scope_name(SY_SCOPE_CLUSTER_HTTP2), "cluster");
+
+	for (i = 0; i < SY_STAT_H2__N; i++) {
+		ck_assert_str_eq(sy_stats_stat_name(SY_SCOPE_HTTP2, i), h2[i]);
+		ck_assert_str_eq(sy_stats_stat_name(SY_SCOPE_CLUSTER_HTTP2, i), h2[i]);
+		ck_assert_int_eq(sy_stats_type(SY_SCOPE_HTTP2, i),
+		    i == SY_H2_streams_active ? SY_STAT_GAUGE : SY_STAT_COUNTER);
+		nm = sy_stats_name(hh2 + i);
+		snprintf(want, sizeof(want), "http.ingress_http.http2.%s", h2[i]);
+		ck_assert_str_eq(nm->name, want);
+		ck_assert_uint_eq(nm->scope, SY_SCOPE_HTTP2);
+		ck_assert_uint_eq(nm->stat, i);
+		ck_assert_uint_eq(nm->label_len, strlen("ingress_http.http2"));
+		ck_assert(memcmp(nm->name + nm->label_off, "ingress_http.http2", nm->label_len) == 0);
+		nm = sy_stats_name(ch2 + i);
+		snprintf(want, sizeof(want), "cluster.sidecar.http2.%s", h2[i]);
+		ck_assert_str_eq(nm->name, want);
+		ck_assert_uint_eq(nm->scope, SY_SCOPE_CLUSTER_HTTP2);
+		ck_assert_uint_eq(nm->label_len, strlen("sidecar.http2"));
+	}
+	ck_assert_uint_eq(sy_stats_find("http.ingress_http.http2.reset_flood"), hh2 + SY_H2_reset_flood);
+	ck_assert_uint_eq(sy_stats_find("cluster.sidecar.http2.goaway_sent"), ch2 + SY_H2_goaway_sent);
+	ck_assert_str_eq(sy_stats_name(http + SY_HTTP_downstream_cx_http2_active)->name,
+	    "http.ingress_http.downstream_cx_http2_active");
+	ck_assert_str_eq(sy_stats_name(cl + SY_CLUSTER_upstream_rq_extended_connect_refused)->name,
+	    "cluster.sidecar.upstream_rq_extended_connect_refused");
+	ck_assert_str_eq(sy_stats_help(SY_SCOPE_CLUSTER_HTTP2, SY_H2_rx_reset), "RST_STREAM frames received");
+
+	/* Idempotent, and independent of the scopes whose label they extend. */
+	ck_assert_uint_eq(sy_stats_register(SY_SCOPE_HTTP2, "ingress_http.http2"), hh2);
+	ck_assert_uint_eq(sy_stats_register(SY_SCOPE_CLUSTER_HTTP2, "sidecar.http2"), ch2);
+	ck_assert_uint_eq(sy_stats_register(SY_SCOPE_HTTP, "ingress_http"), http);
+
+	/* The gauge is reclaimed with a dead worker's slot; counters retire. */
+	sy_stats_use_slot(SY_STATS_SLOT_FIRST_WORKER);
+	sy_stat_inc(hh2 + SY_H2_streams_active);
+	sy_stat_inc(ch2 + SY_H2_tx_reset);
+	sy_stats_use_slot(SY_STATS_SLOT_MASTER);
+	sy_stats_retire_slot(SY_STATS_SLOT_FIRST_WORKER);
+	ck_assert_int_eq(sy_stats_read(hh2 + SY_H2_streams_active), 0);
+	ck_assert_int_eq(sy_stats_read(ch2 + SY_H2_tx_reset), 1);
+}
+END_TEST
+
 START_TEST(test_register_reload_stable)
 {
 	uint32_t a, b, a2, b2;
@@ -401,6 +475,10 @@ START_TEST(test_templates)
 	ck_assert_ptr_nonnull(strstr(text, "listener.<address>.downstream_cx_total\tcounter\tconnections accepted\n"));
 	ck_assert_ptr_nonnull(strstr(text, "http.<stat_prefix>.downstream_cx_total\tcounter\tconnections\n"));
 	ck_assert_ptr_nonnull(strstr(text, "http.<stat_prefix>.downstream_cx_upgrades_active\tgauge\t"));
+	ck_assert_ptr_nonnull(strstr(text, "http.<stat_prefix>.http2.rx_reset\tcounter\tRST_STREAM frames received\n"));
+	ck_assert_ptr_nonnull(strstr(text, "http.<stat_prefix>.http2.streams_active\tgauge\t"));
+	ck_assert_ptr_nonnull(strstr(text, "cluster.<name>.http2.extended_connect_refused\tcounter\t"));
+	ck_assert_ptr_nonnull(strstr(text, "cluster.<name>.upstream_rq_extended_connect_refused\tcounter\t"));
 	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		char *t1 = strchr(line, '\t'), *t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
 
@@ -410,7 +488,7 @@ START_TEST(test_templates)
 		lines++;
 	}
 	ck_assert_uint_eq(lines, SY_STAT_SERVER__N + SY_STAT_LISTENER__N + SY_STAT_HTTP__N +
-	    SY_STAT_UPGRADE__N + SY_STAT_CLUSTER__N);
+	    SY_STAT_H2__N + SY_STAT_UPGRADE__N + SY_STAT_CLUSTER__N + SY_STAT_H2__N);
 	free(text);
 
 	ck_assert_str_eq(sy_stats_scope_name(SY_SCOPE_HTTP), "http");
@@ -449,6 +527,7 @@ make_suite(void)
 	tcase_add_test(tc, test_layout);
 	tcase_add_test(tc, test_layout_invalid);
 	tcase_add_test(tc, test_register);
+	tcase_add_test(tc, test_register_http2);
 	tcase_add_test(tc, test_register_reload_stable);
 	tcase_add_test(tc, test_sum_slots);
 	tcase_add_test(tc, test_retire);
