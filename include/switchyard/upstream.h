@@ -71,6 +71,15 @@ void sy_upstream_fini(void);
  */
 struct sy_upstream *sy_upstream_acquire(const struct sy_conf_cluster *cluster,
     const struct sy_upstream_cb *cb, void *owner);
+/*
+ * For multiplexed protocols (HTTP/2 sessions kept by src/http2/): the
+ * endpoint the load balancer picks (-1 with EAGAIN when all are at
+ * max_connections), and a new connection to one endpoint, owned by the
+ * caller until it releases it (never reusable).
+ */
+int sy_upstream_pick(const struct sy_conf_cluster *cluster);
+struct sy_upstream *sy_upstream_connect(const struct sy_conf_cluster *cluster, unsigned endpoint,
+    const struct sy_upstream_cb *cb, void *owner);
 /* Give it back: to the pool when reusable and not full, else closed. */
 void sy_upstream_release(struct sy_upstream *u, bool reusable);
 /* Write what u->out holds (call after appending). */

@@ -19,6 +19,7 @@
 #include "switchyard/conf.h"
 #include "switchyard/conn.h"
 #include "switchyard/http1.h"
+#include "switchyard/http2.h"
 #include "switchyard/stats.h"
 #include "switchyard/worker.h"
 
@@ -50,6 +51,75 @@ static const struct sy_conn_io conn_plain_io = {
 
 static void conn_on_event(struct sy_loop *loop, int fd, short revents, void *arg);
 static void conn_on_timer(struct sy_loop *loop, void *arg);
+
+/*
+ * codec_type "auto" without TLS: read until the bytes either are the
+ * HTTP/2 connection preface or cannot be, then attach that codec and
+ * let it see what was read.
+ */
+static int
+conn_sniff_readable(struct sy_conn *c)
+{
+	int m = sy_h2_preface_match(sy_buf_rpos(&c->in), sy_buf_len(&c->in));
+
+	if (m < 0)
+		return SY_OK;
+	if ((m == 1 ? sy_h2_server_attach(c) : sy_h1_server_attach(c)) == -1) {
+		sy_log_conn(SY_LOG_ERROR, &c->log, "cannot start http session: out of memory");
+		return SY_ERROR;
+	}
+	if (m == 1)
+		return SY_OK;	/* the HTTP/2 session read c->in already */
+	return c->proto->on_readable(c);
+}
+
+static void
+conn_sniff_eof(struct sy_conn *c)
+{
+	sy_conn_close(c);
+}
+
+static void
+conn_sniff_timer(struct sy_conn *c)
+{
+	sy_conn_close(c);
+}
+
+static void
+conn_sniff_drain(struct sy_conn *c)
+{
+	/* Nothing was asked yet: a short grace, as for an idle connection. */
+	sy_conn_set_timer(c, 1000);
+}
+
+static const struct sy_conn_proto conn_sniff_proto = {
+	.on_readable = conn_sniff_readable,
+	.on_eof = conn_sniff_eof,
+	.on_timer = conn_sniff_timer,
+	.on_drain = conn_sniff_drain,
+};
+
+static int
+conn_attach(struct sy_conn *c)
+{
+	const struct sy_conf_http *http = &c->listener->http;
+
+	switch (http->codec_type) {
+	case SY_CODEC_HTTP2:
+		return sy_h2_server_attach(c);
+	case SY_CODEC_AUTO:
+		c->proto = &conn_sniff_proto;
+		if (http->request_headers_timeout > 0)
+			sy_conn_set_timer(c, http->request_headers_timeout);
+		else if (http->idle_timeout > 0)
+			sy_conn_set_timer(c, http->idle_timeout);
+		if (sy_worker_draining(c->worker))
+			conn_sniff_drain(c);
+		return 0;
+	default:
+		return sy_h1_server_attach(c);
+	}
+}
 
 static void
 conn_update_events(struct sy_conn *c)
@@ -101,8 +171,7 @@ sy_conn_new(struct sy_worker *w, struct sy_loop *loop, int fd,
 	sy_stat_inc(l->stats_base + SY_LISTENER_downstream_cx_active);
 	sy_stat_inc(l->http.stats_base + SY_HTTP_downstream_cx_total);
 	sy_stat_inc(l->http.stats_base + SY_HTTP_downstream_cx_active);
-	/* HTTP/2 and "auto" detection arrive with the HTTP/2 codec. */
-	if (sy_h1_server_attach(c) == -1) {
+	if (conn_attach(c) == -1) {
 		sy_log_conn(SY_LOG_ERROR, &c->log, "cannot start http session: out of memory");
 		sy_conn_close(c);
 		return NULL;

@@ -1,6 +1,11 @@
 /*
  * router.c - the terminal filter: sends the request to the route's cluster
- * over HTTP/1.1 and relays the response back through the encode chain.
+ * over HTTP/1.1 (a connection of its own) or HTTP/2 (a stream on a shared
+ * session) and relays the response back through the encode chain.  When
+ * an upgrade crosses between versions it applies the RFC 8441
+ * transformations of src/upgrade/ (Upgrade <-> extended CONNECT, 101 <->
+ * 200) and refuses what cannot cross an HTTP/2 hop (bodies; a peer that
+ * did not advertise SETTINGS_ENABLE_CONNECT_PROTOCOL).
  * For an accepted upgrade it holds every payload byte the client sends
  * after the request until the upstream answers; only a 101 that passes
  * the upgrade checks turns the exchange into a tunnel, after which bytes
@@ -21,6 +26,7 @@
 #include "switchyard/filter.h"
 #include "switchyard/hcm.h"
 #include "switchyard/http1.h"
+#include "switchyard/http2.h"
 #include "switchyard/stats.h"
 #include "switchyard/upgrade.h"
 #include "switchyard/upstream.h"
@@ -28,11 +34,22 @@
 /* Client bytes held while waiting for the 101, before reading pauses. */
 #define ROUTER_HOLD_MAX (64 * 1024)
 
+/* Which RFC 8441 transformation an upgrade takes (client side -> upstream side). */
+enum router_xlate {
+	ROUTER_XL_NONE,		/* same version both sides, or not an upgrade */
+	ROUTER_XL_H1_H2,	/* HTTP/1.1 Upgrade -> extended CONNECT */
+	ROUTER_XL_H2_H1		/* extended CONNECT -> HTTP/1.1 Upgrade */
+};
+
 struct router_state {
 	struct sy_filter *f;
 	struct sy_stream *s;
 	const struct sy_conf_route_action *act;
-	struct sy_upstream *u;
+	struct sy_upstream *u;		/* HTTP/1.1 cluster */
+	struct sy_h2_ustream *us;	/* HTTP/2 cluster */
+	bool up_h2;
+	int xlate;			/* enum router_xlate */
+	struct sy_upgrade_xlate x;
 	struct sy_h1_parser *parser;
 	struct sy_msg resp;
 	struct sy_timer timer;		/* response timeout, then tunnel idle */
@@ -53,10 +70,12 @@ struct router_state {
 	bool parsing;			/* inside sy_h1_parse over u->in */
 	bool parser_done;		/* tunnel: free the response parser */
 	bool drop_pending;		/* release u once parsing returns */
+	const char *bad_request;	/* router_prepare: answer 400 with this */
 };
 
 static const struct sy_upstream_cb router_up_cb;
 static const struct sy_h1_callbacks router_resp_cb;
+static const struct sy_h2_upstream_cb router_h2_cb;
 
 static void
 router_cluster_stat(struct router_state *r, unsigned stat, int64_t v)
@@ -64,9 +83,23 @@ router_cluster_stat(struct router_state *r, unsigned stat, int64_t v)
 	sy_stat_add(r->act->cluster_ref->stats_base + stat, v);
 }
 
+static bool
+router_has_upstream(const struct router_state *r)
+{
+	return r->u != NULL || r->us != NULL;
+}
+
 static void
 router_drop_upstream(struct router_state *r, bool reusable)
 {
+	if (r->us != NULL) {
+		/* A tunnel torn down before both sides ended is a CONNECT_ERROR. */
+		if (r->tunnel && !(r->down_eof && r->up_eof))
+			sy_h2_ustream_abort(r->us);
+		else
+			sy_h2_ustream_close(r->us);
+		r->us = NULL;
+	}
 	if (r->u == NULL)
 		return;
 	if (r->parsing) {
@@ -82,10 +115,37 @@ router_drop_upstream(struct router_state *r, bool reusable)
  * Read the client only while the upstream keeps up and, before a 101,
  * while the held payload is under its bound.
  */
+static size_t
+router_up_pending(const struct router_state *r)
+{
+	if (r->us != NULL)
+		return sy_h2_ustream_pending(r->us);
+	return r->u != NULL ? sy_buf_len(&r->u->out) : 0;
+}
+
+static void
+router_up_pause_read(struct router_state *r, bool pause)
+{
+	if (r->us != NULL)
+		sy_h2_ustream_pause_read(r->us, pause);
+	else if (r->u != NULL && r->u->read_paused != pause)
+		sy_upstream_pause_read(r->u, pause);
+}
+
+/* The client ended its direction of a tunnel: FIN or END_STREAM upstream. */
+static void
+router_up_shutdown(struct router_state *r)
+{
+	if (r->us != NULL)
+		sy_h2_ustream_send_data(r->us, NULL, 0, true);
+	else if (r->u != NULL)
+		sy_upstream_shutdown_write(r->u);
+}
+
 static void
 router_client_flow(struct router_state *r)
 {
-	bool pause = (r->u != NULL && sy_buf_len(&r->u->out) >= SY_UPSTREAM_HIGH_WATER) ||
+	bool pause = router_up_pending(r) >= SY_UPSTREAM_HIGH_WATER ||
 	    (!r->tunnel && sy_buf_len(&r->held) >= ROUTER_HOLD_MAX);
 
 	r->s->sink->pause_read(r->s, pause);
@@ -143,7 +203,34 @@ router_prepare(struct router_state *r, struct sy_msg *req)
 	char ip[64], *colon;
 
 	if (s->upgrade) {
-		if (sy_upgrade_prepare_h1_request(req) == -1)
+		bool ext = sy_upgrade_is_extended_connect(req);
+		unsigned flags = s->http->preserve_upgrade_method ? SY_UPGRADE_PRESERVE_METHOD : 0;
+		int rc = 0;
+
+		if (!ext && !r->up_h2) {
+			rc = sy_upgrade_prepare_h1_request(req);
+		} else if (!ext) {
+			/* The key goes along so a switchyard sidecar passes it through. */
+			r->xlate = ROUTER_XL_H1_H2;
+			rc = sy_upgrade_h1_to_h2_request(req, flags | SY_UPGRADE_KEEP_WS_KEY, &r->x);
+		} else if (!r->up_h2) {
+			r->xlate = ROUTER_XL_H2_H1;
+			rc = sy_upgrade_h2_to_h1_request(req, flags, &r->x);
+		} else {
+			/* HTTP/2 both sides: the extended CONNECT goes on as it is. */
+			if (!(flags & SY_UPGRADE_PRESERVE_METHOD))
+				sy_headers_remove(&req->headers, SY_UPGRADE_METHOD_HEADER);
+			rc = sy_http_strip_hop_by_hop(req);
+		}
+		if (rc == -1 && errno == EBADMSG) {
+			r->bad_request = "an upgrade request with a body cannot cross an HTTP/2 hop";
+			return -1;
+		}
+		if (rc == -1 && errno == EINVAL) {
+			r->bad_request = "upgrade request cannot be carried over HTTP/2";
+			return -1;
+		}
+		if (rc == -1)
 			return -1;
 	} else if (sy_http_strip_hop_by_hop(req) == -1) {
 		return -1;
@@ -182,10 +269,17 @@ router_prepare(struct router_state *r, struct sy_msg *req)
 		return -1;
 	if (s->request_id != NULL && sy_headers_set(&req->headers, "x-request-id", s->request_id) == -1)
 		return -1;
-	/* Framing: a chunked body is re-chunked, a Content-Length body kept. */
-	r->req_chunked = req->chunked;
-	if (req->chunked && sy_headers_set(&req->headers, "transfer-encoding", "chunked") == -1)
+	/*
+	 * Framing: a chunked body is re-chunked, a Content-Length body kept;
+	 * an HTTP/2 body without Content-Length is chunked for HTTP/1.1.
+	 * HTTP/2 frames every body itself.
+	 */
+	r->req_chunked = !r->up_h2 && (req->chunked ||
+	    (req->version == SY_HTTP_2 && req->has_body && req->content_length < 0 && !s->upgrade));
+	if (r->req_chunked && sy_headers_set(&req->headers, "transfer-encoding", "chunked") == -1)
 		return -1;
+	if (r->up_h2)
+		sy_headers_remove(&req->headers, "transfer-encoding");
 	return 0;
 }
 
@@ -208,6 +302,19 @@ router_send_head(struct router_state *r)
 static int
 router_connect(struct router_state *r)
 {
+	if (r->up_h2) {
+		r->us = sy_h2_ustream_open(r->act->cluster_ref, &r->s->arena, &router_h2_cb, r);
+		if (r->us == NULL) {
+			if (errno == EAGAIN) {
+				router_cluster_stat(r, SY_CLUSTER_upstream_cx_none_healthy, 1);
+				router_fail(r, 503, "no healthy upstream");
+			} else {
+				router_fail(r, 502, "cannot connect to upstream");
+			}
+			return -1;
+		}
+		return 0;	/* the head goes out from router_h2_ready */
+	}
 	r->u = sy_upstream_acquire(r->act->cluster_ref, &router_up_cb, r);
 	if (r->u == NULL) {
 		if (errno == EAGAIN) {
@@ -243,13 +350,16 @@ router_decode_headers(struct sy_filter *f, struct sy_msg *req, bool end_stream)
 	r->s = s;
 	r->act = &s->route->route;
 	r->idle_timeout = r->act->idle_timeout_set ? r->act->idle_timeout : s->http->stream_idle_timeout;
+	r->up_h2 = r->act->cluster_ref->protocol == SY_PROTO_HTTP2;
 	sy_timer_init(&r->timer, router_on_timer, r);
 	if (router_prepare(r, req) == -1) {
-		router_fail(r, 500, "cannot prepare request");
+		if (r->bad_request != NULL)
+			router_fail(r, 400, r->bad_request);
+		else
+			router_fail(r, 500, "cannot prepare request");
 		return SY_FILTER_STOP;
 	}
-	r->parser = sy_h1_parser_new(SY_H1_RESPONSE, &lim, &router_resp_cb, r);
-	if (r->parser == NULL) {
+	if (!r->up_h2 && (r->parser = sy_h1_parser_new(SY_H1_RESPONSE, &lim, &router_resp_cb, r)) == NULL) {
 		router_fail(r, 500, "out of memory");
 		return SY_FILTER_STOP;
 	}
@@ -265,6 +375,15 @@ router_decode_headers(struct sy_filter *f, struct sy_msg *req, bool end_stream)
 static void
 router_write_upstream(struct router_state *r, struct sy_buf *data)
 {
+	if (r->us != NULL) {
+		if (sy_h2_ustream_send_data(r->us, sy_buf_rpos(data), sy_buf_len(data), false) == -1) {
+			router_fail(r, 500, "out of memory");
+			return;
+		}
+		sy_buf_consume(data, sy_buf_len(data));
+		router_client_flow(r);
+		return;
+	}
 	if (r->u == NULL) {
 		sy_buf_consume(data, sy_buf_len(data));
 		return;
@@ -286,6 +405,21 @@ router_decode_data(struct sy_filter *f, struct sy_buf *data, bool end_stream)
 	struct router_state *r = f->state;
 	struct sy_stream *s = f->stream;
 
+	if (!r->req_done && r->us != NULL) {
+		/* Request body on an HTTP/2 stream (queued until the head goes). */
+		if (sy_buf_len(data) > 0 || end_stream) {
+			if (sy_buf_len(data) > 0)
+				r->body_sent = true;
+			if (sy_h2_ustream_send_data(r->us, sy_buf_rpos(data), sy_buf_len(data),
+			    end_stream) == -1)
+				goto nomem;
+		}
+		sy_buf_consume(data, sy_buf_len(data));
+		if (end_stream)
+			r->req_done = true;
+		router_client_flow(r);
+		return SY_FILTER_STOP;
+	}
 	if (!r->req_done) {
 		/* Request body. */
 		if (r->u != NULL && sy_buf_len(data) > 0) {
@@ -327,8 +461,7 @@ router_decode_data(struct sy_filter *f, struct sy_buf *data, bool end_stream)
 	router_write_upstream(r, data);
 	if (end_stream && !r->down_eof) {
 		r->down_eof = true;
-		if (r->u != NULL)
-			sy_upstream_shutdown_write(r->u);
+		router_up_shutdown(r);
 		router_tunnel_finish_if_done(r);
 	}
 	return SY_FILTER_STOP;
@@ -345,6 +478,11 @@ router_decode_trailers(struct sy_filter *f, struct sy_headers *t)
 	if (r->req_done)
 		return SY_FILTER_STOP;
 	r->req_done = true;
+	if (r->us != NULL) {
+		if (sy_h2_ustream_send_trailers(r->us, t) == -1)
+			router_fail(r, 500, "out of memory");
+		return SY_FILTER_STOP;
+	}
 	if (r->u == NULL)
 		return SY_FILTER_STOP;
 	/* Only a chunked body can carry them on; a Content-Length body drops them. */
@@ -384,8 +522,8 @@ router_start_tunnel(struct router_state *r)
 		router_write_upstream(r, &r->held);
 	sy_buf_release(&r->held);
 	router_client_flow(r);
-	if (r->down_eof && r->u != NULL)
-		sy_upstream_shutdown_write(r->u);
+	if (r->down_eof && router_has_upstream(r))
+		router_up_shutdown(r);
 }
 
 static int
@@ -419,12 +557,35 @@ router_resp_head(void *ud, struct sy_msg *m)
 		return -1;
 	}
 	if (verdict == SY_UPGRADE_RESP_TUNNEL) {
-		if (sy_upgrade_prepare_h1_response(&r->resp) == -1) {
-			router_fail(r, 500, "out of memory");
+		int rc;
+
+		switch (r->xlate) {
+		case ROUTER_XL_H1_H2:
+			/* 200 -> 101, with the accept made from the client's key. */
+			rc = sy_upgrade_h2_to_h1_response(&r->resp, &r->x);
+			break;
+		case ROUTER_XL_H2_H1:
+			if (r->resp.content_length > 0 || r->resp.chunked ||
+			    sy_headers_get(&r->resp.headers, "transfer-encoding") != NULL) {
+				sy_log_conn(SY_LOG_WARN, s->log, "bad response from %s: 101 with a body "
+				    "cannot cross an HTTP/2 hop", r->u ? r->u->label : "upstream");
+				router_fail(r, 502, "bad upstream response");
+				return -1;
+			}
+			/* 101 -> 200 for the HTTP/2 client. */
+			rc = sy_upgrade_h1_to_h2_response(&r->resp, &r->x);
+			break;
+		default:
+			rc = s->req.version == SY_HTTP_2 || r->up_h2 ?
+			    sy_http_strip_hop_by_hop(&r->resp) : sy_upgrade_prepare_h1_response(&r->resp);
+			break;
+		}
+		if (rc == -1) {
+			router_fail(r, 500, "cannot translate the upgrade response");
 			return -1;
 		}
 		sy_filter_encode_headers(s, &r->resp, false);
-		if (r->u != NULL)
+		if (router_has_upstream(r))
 			router_start_tunnel(r);
 		return 0;
 	}
@@ -449,8 +610,8 @@ router_resp_data(void *ud, const char *p, size_t n)
 	sy_filter_encode_data(r->s, &r->scratch, false);
 	sy_buf_consume(&r->scratch, sy_buf_len(&r->scratch));
 	/* A slow client: stop reading the upstream until it catches up. */
-	if (r->u != NULL && r->s->sink->out_pending(r->s) >= SY_UPSTREAM_HIGH_WATER)
-		sy_upstream_pause_read(r->u, true);
+	if (r->s->sink->out_pending(r->s) >= SY_UPSTREAM_HIGH_WATER)
+		router_up_pause_read(r, true);
 	return 0;
 }
 
@@ -465,7 +626,8 @@ router_resp_end(void *ud)
 		return 0;
 	r->resp_done = true;
 	if (r->resp.has_body) {
-		const struct sy_headers *t = sy_h1_parser_trailers(r->parser);
+		const struct sy_headers *t = r->us != NULL ? sy_h2_ustream_trailers(r->us) :
+		    sy_h1_parser_trailers(r->parser);
 
 		if (t != NULL)
 			sy_filter_encode_trailers(r->s, (struct sy_headers *)t);
@@ -492,8 +654,8 @@ router_relay_tunnel(struct router_state *r, struct sy_buf *in)
 		sy_timer_start(s->loop, &r->timer, r->idle_timeout);
 	sy_filter_encode_data(s, in, false);
 	sy_buf_consume(in, sy_buf_len(in));
-	if (r->u != NULL && s->sink->out_pending(s) >= SY_UPSTREAM_HIGH_WATER)
-		sy_upstream_pause_read(r->u, true);
+	if (s->sink->out_pending(s) >= SY_UPSTREAM_HIGH_WATER)
+		router_up_pause_read(r, true);
 }
 
 static void router_up_read(struct router_state *r, struct sy_upstream *u);
@@ -653,6 +815,134 @@ static const struct sy_upstream_cb router_up_cb = {
 	.on_error = router_up_error,
 };
 
+/* ---- HTTP/2 upstream stream ----------------------------------------- */
+
+static void
+router_h2_ready(void *owner, struct sy_h2_ustream *us)
+{
+	struct router_state *r = owner;
+	struct sy_stream *s = r->s;
+	bool end;
+
+	s->upstream_label = sy_h2_ustream_label(us);
+	/* RFC 8441 3: no extended CONNECT unless the peer said it may come. */
+	if (sy_upgrade_is_extended_connect(&s->req) && !sy_h2_ustream_connect_allowed(us)) {
+		sy_log_conn(SY_LOG_WARN, s->log, "cannot upgrade through %s: the upstream does not "
+		    "allow extended CONNECT (SETTINGS_ENABLE_CONNECT_PROTOCOL)", s->upstream_label);
+		router_cluster_stat(r, SY_CLUSTER_upstream_rq_extended_connect_refused, 1);
+		router_fail(r, 502, "upstream does not allow extended CONNECT");
+		return;
+	}
+	/* END_STREAM with the head only when nothing else will follow. */
+	end = r->req_done && !s->upgrade && sy_h2_ustream_pending(us) == 0 && s->req.trailers.n == 0 &&
+	    !r->body_sent;
+	if (sy_h2_ustream_submit(us, &s->req, end) == -1) {
+		router_fail(r, 502, "cannot send the request upstream");
+		return;
+	}
+	router_cluster_stat(r, SY_CLUSTER_upstream_rq_total, 1);
+	if (!r->counted_active) {
+		router_cluster_stat(r, SY_CLUSTER_upstream_rq_active, 1);
+		r->counted_active = true;
+	}
+	router_client_flow(r);
+}
+
+static void
+router_h2_connect_failed(void *owner, struct sy_h2_ustream *us, int err, bool timed_out)
+{
+	struct router_state *r = owner;
+
+	(void)us;
+	(void)err;
+	router_fail(r, 502, timed_out ? "upstream connect timeout" : "upstream connect error");
+}
+
+static int
+router_h2_head(void *owner, struct sy_msg *m)
+{
+	struct router_state *r = owner;
+
+	return router_resp_head(r, m);
+}
+
+static int
+router_h2_data(void *owner, const char *p, size_t n)
+{
+	struct router_state *r = owner;
+
+	if (r->tunnel) {
+		if (sy_buf_append(&r->scratch, p, n) == -1)
+			return -1;
+		router_relay_tunnel(r, &r->scratch);
+		return 0;
+	}
+	return router_resp_data(r, p, n);
+}
+
+static int
+router_h2_end(void *owner)
+{
+	struct router_state *r = owner;
+	struct sy_buf empty = { 0 };
+
+	if (r->tunnel) {
+		/* END_STREAM from the upstream: FIN (or END_STREAM) to the client. */
+		if (!r->up_eof) {
+			r->up_eof = true;
+			sy_filter_encode_data(r->s, &empty, true);
+		}
+		router_tunnel_finish_if_done(r);
+		return 0;
+	}
+	router_resp_end(r);
+	if (r->resp_done)
+		router_drop_upstream(r, false);
+	return 0;
+}
+
+static void
+router_h2_reset(void *owner, struct sy_h2_ustream *us, uint32_t code, const char *why)
+{
+	struct router_state *r = owner;
+
+	(void)code;
+	if (r->tunnel) {
+		sy_log_conn(SY_LOG_INFO, r->s->log, "tunnel to %s ended: %s", sy_h2_ustream_label(us), why);
+		router_drop_upstream(r, false);
+		r->s->sink->reset(r->s);
+		return;
+	}
+	if (!r->resp_head && !r->body_sent && !r->retried && code == 7 /* REFUSED_STREAM */) {
+		/* Refused before any processing (GOAWAY race): one fresh try. */
+		r->retried = true;
+		router_drop_upstream(r, false);
+		router_connect(r);
+		return;
+	}
+	sy_log_conn(SY_LOG_WARN, r->s->log, "upstream %s: %s", sy_h2_ustream_label(us), why);
+	router_fail(r, 502, "upstream stream reset");
+}
+
+static void
+router_h2_writable(void *owner, struct sy_h2_ustream *us)
+{
+	struct router_state *r = owner;
+
+	(void)us;
+	router_client_flow(r);
+}
+
+static const struct sy_h2_upstream_cb router_h2_cb = {
+	.on_ready = router_h2_ready,
+	.on_connect_failed = router_h2_connect_failed,
+	.on_head = router_h2_head,
+	.on_data = router_h2_data,
+	.on_end = router_h2_end,
+	.on_reset = router_h2_reset,
+	.on_writable = router_h2_writable,
+};
+
 static void
 router_on_timer(struct sy_loop *loop, void *arg)
 {
@@ -676,8 +966,7 @@ router_on_downstream_writable(struct sy_filter *f)
 {
 	struct router_state *r = f->state;
 
-	if (r->u != NULL && r->u->read_paused)
-		sy_upstream_pause_read(r->u, false);
+	router_up_pause_read(r, false);
 }
 
 static void

@@ -200,37 +200,30 @@ upstream_update_events(struct sy_upstream *u)
 	sy_loop_set_events(up.loop, u->fd, ev);
 }
 
+int
+sy_upstream_pick(const struct sy_conf_cluster *cluster)
+{
+	int idx = upstream_pick(&up.clusters[cluster->index]);
+
+	if (idx < 0)
+		errno = EAGAIN;
+	return idx;
+}
+
 struct sy_upstream *
-sy_upstream_acquire(const struct sy_conf_cluster *cluster, const struct sy_upstream_cb *cb,
-    void *owner)
+sy_upstream_connect(const struct sy_conf_cluster *cluster, unsigned idx,
+    const struct sy_upstream_cb *cb, void *owner)
 {
 	struct upstream_cluster *uc = &up.clusters[cluster->index];
-	const struct sy_conf_endpoint *e;
-	struct upstream_endpoint *ep;
+	struct upstream_endpoint *ep = &uc->eps[idx];
+	const struct sy_conf_endpoint *e = &cluster->endpoints[idx];
 	struct sy_upstream *u;
-	int idx, one = 1;
+	int one = 1;
 
-	if ((idx = upstream_pick(uc)) < 0) {
-		errno = EAGAIN;
-		return NULL;
-	}
-	ep = &uc->eps[idx];
-	if ((u = ep->idle) != NULL) {
-		upstream_unpool(u);
-		sy_timer_stop(up.loop, &u->timer);
-		u->state = SY_UP_ACTIVE;
-		u->cb = cb;
-		u->owner = owner;
-		u->reused = true;
-		ep->nactive++;
-		upstream_update_events(u);
-		return u;
-	}
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
-	e = &cluster->endpoints[idx];
 	u->cluster = cluster;
-	u->endpoint = (unsigned)idx;
+	u->endpoint = idx;
 	u->label = ep->label;
 	u->cb = cb;
 	u->owner = owner;
@@ -271,6 +264,34 @@ sy_upstream_acquire(const struct sy_conf_cluster *cluster, const struct sy_upstr
 	if (cluster->connect_timeout > 0)
 		sy_timer_start(up.loop, &u->timer, cluster->connect_timeout);
 	return u;
+}
+
+struct sy_upstream *
+sy_upstream_acquire(const struct sy_conf_cluster *cluster, const struct sy_upstream_cb *cb,
+    void *owner)
+{
+	struct upstream_cluster *uc = &up.clusters[cluster->index];
+	struct upstream_endpoint *ep;
+	struct sy_upstream *u;
+	int idx;
+
+	if ((idx = upstream_pick(uc)) < 0) {
+		errno = EAGAIN;
+		return NULL;
+	}
+	ep = &uc->eps[idx];
+	if ((u = ep->idle) != NULL) {
+		upstream_unpool(u);
+		sy_timer_stop(up.loop, &u->timer);
+		u->state = SY_UP_ACTIVE;
+		u->cb = cb;
+		u->owner = owner;
+		u->reused = true;
+		ep->nactive++;
+		upstream_update_events(u);
+		return u;
+	}
+	return sy_upstream_connect(cluster, (unsigned)idx, cb, owner);
 }
 
 void

@@ -23,6 +23,7 @@
 #include "switchyard/log.h"
 #include "switchyard/loop.h"
 #include "switchyard/stats.h"
+#include "switchyard/http2.h"
 #include "switchyard/upstream.h"
 #include "switchyard/worker.h"
 
@@ -367,7 +368,7 @@ sy_worker_new(const struct sy_heritage *h)
 		goto fail;
 	if ((w->loop = sy_loop_new()) == NULL)
 		goto fail;
-	if (sy_upstream_init(w->loop, h->conf) == -1)
+	if (sy_upstream_init(w->loop, h->conf) == -1 || sy_h2_client_init(w->loop) == -1)
 		goto fail;
 	if ((w->listen_fds = calloc(h->nlisten ? h->nlisten : 1, sizeof(int))) == NULL)
 		goto fail;
@@ -436,6 +437,7 @@ sy_worker_run(struct sy_worker *w)
 			break;
 	}
 	worker_close_listeners(w);
+	sy_h2_client_fini();
 	sy_upstream_fini();
 	sy_log(SY_LOG_INFO, "worker exiting: %s", w->stopping ? "stopped" : "drained");
 	return w->exit_status;
