@@ -742,8 +742,11 @@ h2c_session_new(const struct sy_conf_cluster *cluster, unsigned endpoint)
 static bool
 h2c_session_usable(struct h2c_session *ss)
 {
-	uint32_t max = ss->settings ? nghttp2_session_get_remote_settings(ss->ng,
-	    NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS) : ss->cluster->http2.max_concurrent_streams;
+	uint32_t max = ss->cluster->http2.max_concurrent_streams;
+
+	if (ss->settings)
+		max = SY_MIN(max, nghttp2_session_get_remote_settings(ss->ng,
+		    NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS));
 
 	return !ss->dead && !ss->goaway && ss->nstreams < max;
 }

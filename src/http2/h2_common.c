@@ -109,6 +109,8 @@ sy_h2_guard_reset(struct sy_h2_guard *g)
 {
 	int64_t now = sy_now_ms();
 
+	if (g->goaway_code != 0)
+		return g->goaway_code;
 	g->reset_tokens += (double)(now - g->reset_refill_ms) * SY_H2_RESET_RATE / 1000.0;
 	if (g->reset_tokens > SY_H2_RESET_BURST)
 		g->reset_tokens = SY_H2_RESET_BURST;
@@ -172,6 +174,7 @@ static bool
 h2_skip_field(const struct sy_msg *m, const struct sy_header *h, bool request)
 {
 	const struct sy_header *conn;
+	uint32_t i;
 
 	if (h->name[0] == ':')
 		return true;	/* written first, separately */
@@ -183,9 +186,13 @@ h2_skip_field(const struct sy_msg *m, const struct sy_header *h, bool request)
 		return !request || !sy_strieq(h->value, "trailers");
 	if (request && strcmp(h->name, "host") == 0)
 		return true;
-	conn = sy_headers_get(&m->headers, "connection");
-	if (conn != NULL && sy_token_list_has(conn->value, conn->value_len, h->name))
-		return true;
+	/* Every Connection field counts, not only the first. */
+	for (i = 0; i < m->headers.n; i++) {
+		conn = &m->headers.v[i];
+		if (strcmp(conn->name, "connection") == 0 &&
+		    sy_token_list_has(conn->value, conn->value_len, h->name))
+			return true;
+	}
 	return false;
 }
 
@@ -371,7 +378,9 @@ sy_h2_response_finish(struct sy_msg *m, bool end_stream)
 	m->keep_alive = true;
 	m->chunked = false;
 	m->upgrade = false;
-	if (st == NULL || strlen(st) != 3)
+	/* Three digits, 100-599 (RFC 9110 15), as the HTTP/1 parser demands. */
+	if (st == NULL || strlen(st) != 3 || st[0] < '1' || st[0] > '5' ||
+	    st[1] < '0' || st[1] > '9' || st[2] < '0' || st[2] > '9')
 		return -1;
 	m->status = atoi(st);
 	m->content_length = h2_content_length(m);
