@@ -1,5 +1,5 @@
 """h2lib - HTTP/2 helpers for switchyard's integration tests (test_20_h2,
-test_45_h2_upgrade).
+test_45_h2_upgrade, test_46_h2_edges).
 
 Independent HTTP/2 peers written with Debian's python3-h2 (4.1):
 
@@ -162,12 +162,21 @@ class H2Client:
     what a correct client would not (a :protocol without the peer's
     setting, :authority and host that disagree).  Every DATA byte received
     is acknowledged at once (our windows never close) unless auto_ack is
-    False."""
+    False.
+
+    survive_goaway=True keeps python-h2 from seeing the server's GOAWAY
+    (h2 4.1 refuses every frame, sent or received, after one): the frame
+    is taken out of the byte stream, recorded in `goaway` (and `events`)
+    as a ConnectionTerminated, and the streams the server still processes
+    (ids up to last_stream_id, RFC 9113 6.8) keep working.  Opening a new
+    stream afterwards is the test's mistake."""
 
     def __init__(self, port, host="127.0.0.1", timeout=10.0, validate=True, auto_ack=True,
-                 local_settings=None):
+                 local_settings=None, survive_goaway=False):
         self.timeout = timeout
         self.auto_ack = auto_ack
+        self.survive_goaway = survive_goaway
+        self._rx = b""              # survive_goaway: bytes of an incomplete frame
         self.sock = socket.create_connection((host, port), timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         cfg = h2.config.H2Configuration(client_side=True, header_encoding="utf-8",
@@ -218,9 +227,37 @@ class H2Client:
         if not data:
             self.eof = True
             return False
+        if self.survive_goaway:
+            data = self._take_goaway(data)
         self._handle(self.conn.receive_data(data))
         self.flush()
         return True
+
+    def _take_goaway(self, data):
+        """survive_goaway: the bytes minus GOAWAY frames (recorded), whole
+        frames only (a partial one waits for the next read)."""
+        buf = self._rx + data
+        out = []
+        pos = 0
+        while len(buf) - pos >= 9:
+            n = int.from_bytes(buf[pos:pos + 3], "big")
+            if len(buf) - pos < 9 + n:
+                break
+            ftype = buf[pos + 3]
+            if ftype == 0x7:
+                payload = buf[pos + 9:pos + 9 + n]
+                ev = h2.events.ConnectionTerminated()
+                ev.last_stream_id = int.from_bytes(payload[0:4], "big") & 0x7FFFFFFF
+                ev.error_code = h2.errors._error_code_from_int(
+                    int.from_bytes(payload[4:8], "big"))
+                ev.additional_data = bytes(payload[8:]) or None
+                self.events.append(ev)
+                self.goaway = ev
+            else:
+                out.append(buf[pos:pos + 9 + n])
+            pos += 9 + n
+        self._rx = buf[pos:]
+        return b"".join(out)
 
     def _stream(self, sid):
         s = self.streams.get(sid)
@@ -403,11 +440,52 @@ class H2Server:
 
     Plain requests: /status/NNN answers NNN; /echo echoes the body; any
     other path answers 200 with a JSON description of the request.  An
-    extended CONNECT to /status/NNN is refused with NNN and a body."""
+    extended CONNECT to /status/NNN is refused with NNN and a body.
 
-    def __init__(self, connect_protocol=True, max_concurrent_streams=1000):
+    Edge behaviours, each off unless asked for (test_46_h2_edges):
+      goaway_after=N     once N ordinary requests were answered on a
+                         connection, send GOAWAY(NO_ERROR, last_stream_id =
+                         the stream just answered) with the last response;
+                         what arrives afterwards is counted in late_bytes,
+                         not processed, until the peer closes.
+      refuse=N           the first N requests (server-wide) are answered
+                         RST_STREAM(REFUSED_STREAM) before any response
+                         (record: refused = True).
+      initial_window=W   advertise SETTINGS_INITIAL_WINDOW_SIZE = W.
+      window_hold=event  no WINDOW_UPDATE for received DATA while the event
+                         is clear; once it is set, everything held is
+                         acknowledged and later DATA at once.
+      connect_response_headers / connect_response_data
+                         extra fields on the 200 that accepts an extended
+                         CONNECT, and DATA sent right after it.
+      tunnel_control     in a raw (:protocol other than websocket) tunnel,
+                         the bytes "!reset" make the server reset the stream
+                         with CANCEL and "!end" make it send END_STREAM
+                         (after echoing what came before); DATA received
+                         after that END_STREAM is kept in the record's
+                         after_end.
+    abort_connections(how) closes every open connection, "rst" (SO_LINGER
+    0, a TCP reset) or "fin" (a plain close), with no GOAWAY; conn_ends
+    maps a connection index to how it ended ("eof", "rst", "fin")."""
+
+    def __init__(self, connect_protocol=True, max_concurrent_streams=1000, goaway_after=None,
+                 refuse=0, initial_window=None, window_hold=None, connect_response_headers=(),
+                 connect_response_data=b"", tunnel_control=False):
         self.connect_protocol = connect_protocol
         self.max_concurrent_streams = max_concurrent_streams
+        self.goaway_after = goaway_after
+        self.refuse = refuse
+        self.initial_window = initial_window
+        self.window_hold = window_hold
+        self.connect_response_headers = list(connect_response_headers)
+        self.connect_response_data = connect_response_data
+        self.tunnel_control = tunnel_control
+        self.refused = 0
+        self.goaways = []           # (connection index, last_stream_id) of GOAWAYs sent
+        self.late_bytes = 0         # bytes received after our GOAWAY
+        self.conn_ends = {}         # connection index -> "eof", "rst" or "fin"
+        self.abort_how = None
+        self.abort_gen = 0
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.lsock.bind(("127.0.0.1", 0))
@@ -434,6 +512,19 @@ class H2Server:
                    what="%d request(s) at the python-h2 server" % n)
         return self.requests[n - 1]
 
+    def abort_connections(self, how="rst"):
+        """Close every connection open now, without GOAWAY: "rst" sends a
+        TCP reset (SO_LINGER 0), "fin" a plain close.  Returns once each
+        connection thread has done it."""
+        assert how in ("rst", "fin"), how
+        with self.lock:
+            live = [i for i in range(self.connections) if i not in self.conn_ends]
+            self.abort_how = how
+            self.abort_gen += 1
+        wait_until(lambda: all(i in self.conn_ends for i in live),
+                   what="the python-h2 server to close %r" % (live,))
+        return live
+
     # -- threads
 
     def _accept_loop(self):
@@ -454,18 +545,39 @@ class H2Server:
             t.start()
 
     def _serve(self, sock, idx):
-        cfg = h2.config.H2Configuration(client_side=False, header_encoding="utf-8")
+        # connect_response_headers may hold fields HTTP/2 forbids (a test of
+        # switchyard's refusal): h2 must send them as they are.
+        raw = bool(self.connect_response_headers)
+        cfg = h2.config.H2Configuration(client_side=False, header_encoding="utf-8",
+                                        validate_outbound_headers=not raw,
+                                        normalize_outbound_headers=not raw)
         conn = h2.connection.H2Connection(config=cfg)
-        conn.local_settings = h2.settings.Settings(client=False, initial_values={
+        settings = {
             h2.settings.SettingCodes.MAX_CONCURRENT_STREAMS: self.max_concurrent_streams,
             h2.settings.SettingCodes.ENABLE_CONNECT_PROTOCOL: 1 if self.connect_protocol else 0,
-        })
+        }
+        if self.initial_window is not None:
+            settings[h2.settings.SettingCodes.INITIAL_WINDOW_SIZE] = self.initial_window
+        conn.local_settings = h2.settings.Settings(client=False, initial_values=settings)
+        # Per-connection state of the edge behaviours (see the class comment).
+        conn.sy_edge = {"answered": 0, "goaway": False, "unacked": []}
+        with self.lock:
+            abort_gen = self.abort_gen
         streams = {}                # open streams (ours not yet ended)
         recs = {}                   # stream id -> record, for the connection's life
+        end = "eof"
         try:
             conn.initiate_connection()
             sock.sendall(conn.data_to_send())
             while not self.stop_ev.is_set():
+                if self.abort_gen != abort_gen:
+                    end = self.abort_how
+                    if end == "rst":
+                        sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER,
+                                        struct.pack("ii", 1, 0))
+                    break
+                if self._release_window(conn):
+                    sock.sendall(conn.data_to_send())
                 r, _, _ = select.select([sock], [], [], 0.05)
                 if not r:
                     continue
@@ -475,6 +587,10 @@ class H2Server:
                     data = b""
                 if not data:
                     break
+                if conn.sy_edge["goaway"]:
+                    # After our GOAWAY nothing more is processed.
+                    self.late_bytes += len(data)
+                    continue
                 try:
                     events = conn.receive_data(data)
                 except h2.exceptions.ProtocolError as e:
@@ -490,6 +606,7 @@ class H2Server:
                     self._event(conn, idx, streams, recs, ev)
                 for sid in list(streams):
                     self._flush(conn, streams, sid)
+                self._maybe_goaway(conn, idx)
                 out = conn.data_to_send()
                 if out:
                     sock.sendall(out)
@@ -498,10 +615,31 @@ class H2Server:
         except Exception as e:  # noqa: BLE001 - reported at teardown
             self.errors.append("connection %d: %r" % (idx, e))
         finally:
+            with self.lock:
+                self.conn_ends[idx] = end
             try:
                 sock.close()
             except OSError:
                 pass
+
+    def _release_window(self, conn):
+        """window_hold: acknowledge what was held once the event is set."""
+        held = conn.sy_edge["unacked"]
+        if not held or self.window_hold is None or not self.window_hold.is_set():
+            return False
+        for n, sid in held:
+            conn.acknowledge_received_data(n, sid)
+        del held[:]
+        return True
+
+    def _maybe_goaway(self, conn, idx):
+        e = conn.sy_edge
+        if self.goaway_after is None or e["goaway"] or e["answered"] < self.goaway_after:
+            return
+        conn.close_connection(error_code=h2.errors.ErrorCodes.NO_ERROR,
+                              last_stream_id=e["last_answered"])
+        e["goaway"] = True
+        self.goaways.append((idx, e["last_answered"]))
 
     def _event(self, conn, idx, streams, recs, ev):
         if isinstance(ev, h2.events.RequestReceived):
@@ -513,8 +651,16 @@ class H2Server:
                    "reset": None, "frames": [], "client_ended": False}
             with self.lock:
                 self.requests.append(rec)
+                refuse = self.refused < self.refuse
+                if refuse:
+                    self.refused += 1
             recs[ev.stream_id] = rec
             st = streams[ev.stream_id] = _SrvStream(rec)
+            if refuse:
+                rec["refused"] = True
+                conn.reset_stream(ev.stream_id, h2.errors.ErrorCodes.REFUSED_STREAM)
+                st.closed = True
+                return
             if rec["method"] == "CONNECT":
                 if rec["protocol"] is not None and not self.connect_protocol:
                     conn.reset_stream(ev.stream_id, h2.errors.ErrorCodes.PROTOCOL_ERROR)
@@ -532,17 +678,29 @@ class H2Server:
                     st.tunnel = "refused"
                     return
                 st.tunnel = "ws" if rec["protocol"] == "websocket" else "raw"
-                conn.send_headers(ev.stream_id, [(":status", "200")])
+                conn.send_headers(ev.stream_id, [(":status", "200")] +
+                                  self.connect_response_headers)
+                if self.connect_response_data:
+                    conn.send_data(ev.stream_id, self.connect_response_data)
             # END_STREAM on the HEADERS frame comes as its own StreamEnded.
         elif isinstance(ev, h2.events.DataReceived):
             st = streams.get(ev.stream_id)
             if ev.flow_controlled_length:
-                conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+                if self.window_hold is not None and not self.window_hold.is_set():
+                    conn.sy_edge["unacked"].append((ev.flow_controlled_length, ev.stream_id))
+                else:
+                    conn.acknowledge_received_data(ev.flow_controlled_length, ev.stream_id)
+            rec = recs.get(ev.stream_id)
+            if self.tunnel_control and rec is not None and "after_end" in rec:
+                rec["after_end"] += ev.data
+                return
             if st is None or st.closed:
                 return
             if st.tunnel == "refused":
                 return
-            if st.tunnel == "raw":
+            if st.tunnel == "raw" and self.tunnel_control:
+                self._tunnel_control(conn, st, ev.stream_id, ev.data)
+            elif st.tunnel == "raw":
                 st.out += ev.data
             elif st.tunnel == "ws":
                 for fin, op, payload, masked in st.ws.feed(ev.data):
@@ -569,6 +727,32 @@ class H2Server:
             if st is not None:
                 st.closed = True
                 st.out = bytearray()
+
+    def _tunnel_control(self, conn, st, sid, data):
+        """tunnel_control: echo, but "!reset" resets the stream (CANCEL) and
+        "!end" ends our side after the echo of what came before it."""
+        st.ctl = getattr(st, "ctl", b"") + data
+        for cmd in (b"!reset", b"!end"):
+            if cmd in st.ctl:
+                before = st.ctl.split(cmd, 1)[0]
+                st.ctl = b""
+                if cmd == b"!reset":
+                    st.out = bytearray()
+                    conn.reset_stream(sid, h2.errors.ErrorCodes.CANCEL)
+                    st.closed = True
+                    st.rec["server_reset"] = True
+                else:
+                    st.out += before
+                    st.end_after = True
+                    st.rec["after_end"] = bytearray()
+                return
+        # Keep what might be the start of a command; echo the rest.
+        keep = 0
+        for n in range(1, min(5, len(st.ctl)) + 1):
+            if any(c.startswith(st.ctl[-n:]) for c in (b"!reset", b"!end")):
+                keep = n
+        st.out += st.ctl[:len(st.ctl) - keep]
+        st.ctl = st.ctl[len(st.ctl) - keep:]
 
     def _request_ended(self, conn, st, sid):
         rec = st.rec
@@ -618,6 +802,9 @@ class H2Server:
                 pass
             st.closed = True
             del streams[sid]
+            if st.tunnel is None:
+                conn.sy_edge["answered"] += 1
+                conn.sy_edge["last_answered"] = sid
 
     # -- life
 
