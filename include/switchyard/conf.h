@@ -80,7 +80,54 @@ struct sy_conf_upgrade {
 enum sy_lb_policy { SY_LB_ROUND_ROBIN, SY_LB_LEAST_REQUEST, SY_LB_RANDOM };
 
 /* Upstream protocol of a cluster. */
-enum sy_cluster_protocol { SY_PROTO_HTTP1, SY_PROTO_HTTP2 };
+enum sy_cluster_protocol { SY_PROTO_HTTP1, SY_PROTO_HTTP2, SY_PROTO_AUTO };
+
+/* Lowest TLS version accepted ("TLSv1.2", "TLSv1.3"). */
+enum sy_tls_version { SY_TLS_V12, SY_TLS_V13 };
+
+struct sy_tls_ctx;		/* built by src/tls/ (OpenSSL SSL_CTX), opaque here */
+
+/* One certificate chain and its key, PEM files (absolute paths). */
+struct sy_conf_tls_cert {
+	int line;
+	char **server_names;		/* lower-cased; "*.example.com" allowed; none for the default */
+	unsigned nserver_names;
+	char *certificate;
+	char *private_key;
+};
+
+/*
+ * Listener tls = { certificate; private_key; alpn; min_version; ciphers;
+ * certificates = ( { server_names; certificate; private_key; } ); }.
+ * certs[0] is the default (certificate/private_key of the group), the
+ * others come from certificates, in order, and are chosen by SNI.
+ */
+struct sy_conf_tls {
+	int line;
+	bool enabled;			/* the group is present */
+	struct sy_conf_tls_cert *certs;
+	unsigned ncerts;
+	char **alpn;			/* absent: from codec_type (auto: h2, http/1.1) */
+	unsigned nalpn;
+	int min_version;		/* enum sy_tls_version, default TLSv1.2 */
+	char *ciphers;			/* TLS 1.2 cipher list; NULL: OpenSSL's default */
+	struct sy_tls_ctx *ctx;		/* set when the config is loaded (master) */
+};
+
+/* Cluster tls = { sni; ca_file; verify; alpn; certificate; private_key; min_version; } */
+struct sy_conf_upstream_tls {
+	int line;
+	bool enabled;
+	char *sni;			/* NULL: the endpoint's host as written */
+	char *ca_file;			/* NULL: the system's trust store */
+	bool verify;			/* default true: chain and host name (against sni) */
+	char **alpn;			/* absent: from protocol (auto: h2, http/1.1) */
+	unsigned nalpn;
+	char *certificate;		/* client certificate, optional (with private_key) */
+	char *private_key;
+	int min_version;		/* enum sy_tls_version, default TLSv1.2 */
+	struct sy_tls_ctx *ctx;		/* set when the config is loaded (master) */
+};
 
 /*
  * http2_protocol_options = { ... } on a listener's http block and on a
@@ -118,7 +165,9 @@ struct sy_conf_cluster {
 	int max_connections;		/* per worker per endpoint, default 1024 */
 	int max_idle_connections;	/* kept-alive idle per worker per endpoint, default 32 */
 	int64_t idle_timeout;		/* idle pooled connection lifetime, default 60s */
-	int protocol;			/* enum sy_cluster_protocol, default http1 */
+	int protocol;			/* enum sy_cluster_protocol, default http1; auto needs tls (ALPN) */
+	struct sy_conf_upstream_tls tls;
+	uint32_t stats_ssl_base;	/* set by the master: cluster.<name>.ssl.* */
 	struct sy_conf_http2 http2;	/* http2_protocol_options */
 	uint32_t stats_base;		/* set by the master: cluster.<name>.* */
 	uint32_t stats_h2_base;		/* set by the master: cluster.<name>.http2.* */
@@ -197,7 +246,10 @@ struct sy_conf_listener {
 	char *addr_label;	/* normalised "127.0.0.1:8080", used in stat names */
 	int backlog;
 	struct sy_conf_http http;
+	struct sy_conf_tls tls;
+	int64_t tls_handshake_timeout;	/* ms, default 10s */
 	uint32_t stats_base;	/* set by the master: first listener.<addr>.* index */
+	uint32_t stats_ssl_base;	/* set by the master: listener.<addr>.ssl.* */
 };
 
 struct sy_conf_log {
@@ -274,6 +326,19 @@ struct sy_conf *sy_conf_load(const char *path, struct sy_conf_errors *errs);
 /* Same, from a string (tests); name is used as the file name in errors. */
 struct sy_conf *sy_conf_load_string(const char *text, const char *name, struct sy_conf_errors *errs);
 void sy_conf_free(struct sy_conf *c);
+
+/*
+ * Hooks of the layers above conf (src/tls/ builds its contexts): loaded
+ * runs at the end of every successful sy_conf_load*, and may refuse the
+ * configuration by appending errors and returning -1 (the config is then
+ * freed and the load fails); freeing runs at the start of sy_conf_free.
+ * Set once, before the first load, by the program's main.
+ */
+struct sy_conf_hooks {
+	int (*loaded)(struct sy_conf *c, struct sy_conf_errors *errs);
+	void (*freeing)(struct sy_conf *c);
+};
+void sy_conf_set_hooks(const struct sy_conf_hooks *hooks);
 
 /* Effective configuration as JSON (admin /config_dump, -T). 0 or -1. */
 int sy_conf_dump_json(const struct sy_conf *c, struct sy_buf *out);

@@ -60,9 +60,9 @@ uint32_t sy_stats_count(void);
  * Register a scope instance (master only) and return its base index, or
  * UINT32_MAX with errno ENOSPC when the table is full (ENAMETOOLONG when
  * a name would not fit).  label is the address, stat prefix or cluster
- * name (NULL for the server scope); the upgrade and HTTP/2 scopes take
- * "<stat_prefix>.upgrades.<type>", "<stat_prefix>.http2" and
- * "<name>.http2".  Idempotent: the same scope and label return the
+ * name (NULL for the server scope); the upgrade, HTTP/2 and TLS scopes
+ * take "<stat_prefix>.upgrades.<type>", "<stat_prefix>.http2",
+ * "<name>.http2", "<address>.ssl" and "<name>.ssl".  Idempotent: the same scope and label return the
  * same base every time.  On failure the caller must not add
  * offsets to the result (UINT32_MAX + n wraps to a real index): the
  * master refuses the configuration instead.

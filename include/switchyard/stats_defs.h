@@ -31,6 +31,8 @@
 	X(GAUGE, downstream_cx_http1_active, "HTTP/1.1 connections open") \
 	X(COUNTER, downstream_cx_http2_total, "HTTP/2 connections") \
 	X(GAUGE, downstream_cx_http2_active, "HTTP/2 connections open") \
+	X(COUNTER, downstream_cx_ssl_total, "TLS connections") \
+	X(GAUGE, downstream_cx_ssl_active, "TLS connections open") \
 	X(COUNTER, downstream_cx_rx_bytes_total, "bytes received from clients") \
 	X(COUNTER, downstream_cx_tx_bytes_total, "bytes sent to clients") \
 	X(COUNTER, downstream_cx_protocol_error, "connections closed on a protocol error") \
@@ -103,16 +105,43 @@
 	X(COUNTER, continuation_flood, "connections closed for too many CONTINUATION frames") \
 	X(COUNTER, extended_connect_refused, "extended CONNECT requests refused because allow_connect is off")
 
+/*
+ * listener.<address>.ssl.<name> (SY_SCOPE_LISTENER_SSL), the handshakes
+ * clients open, and cluster.<name>.ssl.<name> (SY_SCOPE_CLUSTER_SSL), the
+ * handshakes with the endpoints: one set per listener and per cluster,
+ * TLS or not.  The fail_verify_* counters move only on the cluster side
+ * (switchyard verifies upstreams, it asks clients for no certificate).
+ */
+#define SY_STATS_SSL(X) \
+	X(COUNTER, handshake, "TLS handshakes completed") \
+	X(COUNTER, connection_error, \
+	    "TLS handshakes or connections that failed (bad record, protocol version, no shared cipher...)") \
+	X(COUNTER, handshake_timeout, "TLS handshakes that did not finish within tls_handshake_timeout") \
+	X(COUNTER, no_certificate, "handshakes completed without a peer certificate") \
+	X(COUNTER, fail_verify_no_cert, "upstream handshakes failed: the peer sent no certificate") \
+	X(COUNTER, fail_verify_error, "upstream handshakes failed: certificate chain verification") \
+	X(COUNTER, fail_verify_san, \
+	    "upstream handshakes failed: the certificate does not match the expected host name (sni)") \
+	X(COUNTER, alpn_h2, "handshakes that selected h2") \
+	X(COUNTER, alpn_http11, "handshakes that selected http/1.1") \
+	X(COUNTER, alpn_none, "handshakes without ALPN") \
+	X(COUNTER, sni_unknown, \
+	    "handshakes whose SNI matched no certificates entry (the default certificate was used)") \
+	X(COUNTER, versions_tls12, "handshakes that negotiated TLS 1.2") \
+	X(COUNTER, versions_tls13, "handshakes that negotiated TLS 1.3")
+
 enum sy_stat_type { SY_STAT_COUNTER, SY_STAT_GAUGE };
 
 enum sy_stats_scope {
 	SY_SCOPE_SERVER,
 	SY_SCOPE_LISTENER,
+	SY_SCOPE_LISTENER_SSL,	/* label "<address>.ssl" */
 	SY_SCOPE_HTTP,
 	SY_SCOPE_HTTP2,		/* label "<stat_prefix>.http2" */
 	SY_SCOPE_UPGRADE,	/* label "<stat_prefix>.upgrades.<type>" */
 	SY_SCOPE_CLUSTER,
 	SY_SCOPE_CLUSTER_HTTP2,	/* label "<name>.http2" */
+	SY_SCOPE_CLUSTER_SSL,	/* label "<name>.ssl" */
 	SY_SCOPE__N
 };
 
@@ -123,6 +152,7 @@ enum sy_stats_scope {
 #define SY_STAT_ENUM_UPGRADE_(t, n, h) SY_UPGRADE_##n,
 #define SY_STAT_ENUM_CLUSTER_(t, n, h) SY_CLUSTER_##n,
 #define SY_STAT_ENUM_H2_(t, n, h) SY_H2_##n,
+#define SY_STAT_ENUM_SSL_(t, n, h) SY_SSL_##n,
 enum sy_stat_server { SY_STATS_SERVER(SY_STAT_ENUM_SERVER_) SY_STAT_SERVER__N };
 enum sy_stat_listener { SY_STATS_LISTENER(SY_STAT_ENUM_LISTENER_) SY_STAT_LISTENER__N };
 enum sy_stat_http { SY_STATS_HTTP(SY_STAT_ENUM_HTTP_) SY_STAT_HTTP__N };
@@ -130,11 +160,14 @@ enum sy_stat_upgrade { SY_STATS_UPGRADE(SY_STAT_ENUM_UPGRADE_) SY_STAT_UPGRADE__
 enum sy_stat_cluster { SY_STATS_CLUSTER(SY_STAT_ENUM_CLUSTER_) SY_STAT_CLUSTER__N };
 /* Both HTTP/2 scopes: SY_H2_rx_reset etc. */
 enum sy_stat_h2 { SY_STATS_HTTP2(SY_STAT_ENUM_H2_) SY_STAT_H2__N };
+/* Both TLS scopes: SY_SSL_handshake etc. */
+enum sy_stat_ssl { SY_STATS_SSL(SY_STAT_ENUM_SSL_) SY_STAT_SSL__N };
 #undef SY_STAT_ENUM_SERVER_
 #undef SY_STAT_ENUM_LISTENER_
 #undef SY_STAT_ENUM_HTTP_
 #undef SY_STAT_ENUM_UPGRADE_
 #undef SY_STAT_ENUM_CLUSTER_
 #undef SY_STAT_ENUM_H2_
+#undef SY_STAT_ENUM_SSL_
 
 #endif

@@ -279,8 +279,8 @@ admin_ends_with(const char *s, const char *suffix)
 
 /*
  * The family word of a scope: its first name component, except where the
- * label carries a fixed middle part (".upgrades.", ".http2") that belongs
- * in the family rather than in a label value.
+ * label carries a fixed middle part (".upgrades.", ".http2", ".ssl") that
+ * belongs in the family rather than in a label value.
  */
 static const char *
 admin_prom_scope(unsigned scope)
@@ -292,8 +292,28 @@ admin_prom_scope(unsigned scope)
 		return "http_http2";
 	case SY_SCOPE_CLUSTER_HTTP2:
 		return "cluster_http2";
+	case SY_SCOPE_LISTENER_SSL:
+		return "listener_ssl";
+	case SY_SCOPE_CLUSTER_SSL:
+		return "cluster_ssl";
 	default:
 		return sy_stats_scope_name(scope);
+	}
+}
+
+/* The fixed tail of a scope's label, already said by its family; or NULL. */
+static const char *
+admin_prom_label_tail(unsigned scope)
+{
+	switch (scope) {
+	case SY_SCOPE_HTTP2:
+	case SY_SCOPE_CLUSTER_HTTP2:
+		return ".http2";
+	case SY_SCOPE_LISTENER_SSL:
+	case SY_SCOPE_CLUSTER_SSL:
+		return ".ssl";
+	default:
+		return NULL;
 	}
 }
 
@@ -317,6 +337,7 @@ admin_prom_label_name(unsigned scope)
 {
 	switch (scope) {
 	case SY_SCOPE_LISTENER:
+	case SY_SCOPE_LISTENER_SSL:
 		return "address";
 	case SY_SCOPE_HTTP:
 	case SY_SCOPE_HTTP2:
@@ -324,6 +345,7 @@ admin_prom_label_name(unsigned scope)
 		return "stat_prefix";
 	case SY_SCOPE_CLUSTER:
 	case SY_SCOPE_CLUSTER_HTTP2:
+	case SY_SCOPE_CLUSTER_SSL:
 		return "cluster";
 	default:
 		return NULL;
@@ -355,6 +377,7 @@ admin_format_prometheus(struct sy_buf *out, struct admin_row *rows, size_t n)
 		if (sy_buf_append(out, rows[i].family, strlen(rows[i].family)) == -1)
 			return -1;
 		if (label != NULL && nm->label_len > 0) {
+			const char *tail = admin_prom_label_tail(nm->scope);
 			char value[SY_STATS_NAME_MAX];
 			char *type = NULL;
 
@@ -365,10 +388,9 @@ admin_format_prometheus(struct sy_buf *out, struct admin_row *rows, size_t n)
 				*type = '\0';
 				type += strlen(".upgrades.");
 			}
-			/* "<prefix>.http2": the family already says http2. */
-			if ((nm->scope == SY_SCOPE_HTTP2 || nm->scope == SY_SCOPE_CLUSTER_HTTP2) &&
-			    admin_ends_with(value, ".http2"))
-				value[nm->label_len - strlen(".http2")] = '\0';
+			/* "<prefix>.http2", "<address>.ssl": the family already says it. */
+			if (tail != NULL && admin_ends_with(value, tail))
+				value[nm->label_len - strlen(tail)] = '\0';
 			if (sy_buf_printf(out, "{%s=\"", label) == -1 ||
 			    admin_prom_escape(out, value, true) == -1 ||
 			    sy_buf_append(out, "\"", 1) == -1)

@@ -2,11 +2,14 @@
  * conf.c - loading a configuration generation: read the libconfig file (or
  * string), hand the tree to the table walker (conf_parse.c), and return a
  * complete struct sy_conf or NULL with every error collected.  Also the
- * error list, --list-keys and the restart-only comparison used on reload.
- * What is deliberately not here: the list of keys (conf_keys.c), rules
- * between keys (conf_check.c) and the JSON dump (conf_dump.c).  A loaded
- * config is never modified; all of its memory lives in its arena, except
- * the compiled regexes, which sy_conf_free releases.
+ * error list, --list-keys, the restart-only comparison used on reload,
+ * and the hooks through which a layer above (src/tls/) loads what the
+ * config names (certificates) and releases it.  What is deliberately not
+ * here: the list of keys (conf_keys.c), rules between keys (conf_check.c)
+ * and the JSON dump (conf_dump.c).  A loaded config is never modified
+ * except by the loaded hook, before sy_conf_load returns it; all of its
+ * memory lives in its arena, except the compiled regexes, which
+ * sy_conf_free releases, and what the hooks own.
  */
 #include <errno.h>
 #include <libgen.h>
@@ -22,6 +25,20 @@
 #include "conf_int.h"
 
 #define CONF_ARENA_CHUNK 16384
+
+/* Set once by the program's main (src/tls/ builds its contexts there). */
+static struct sy_conf_hooks conf_hooks;
+
+static void conf_destroy(struct sy_conf *c);
+
+void
+sy_conf_set_hooks(const struct sy_conf_hooks *hooks)
+{
+	if (hooks != NULL)
+		conf_hooks = *hooks;
+	else
+		memset(&conf_hooks, 0, sizeof(conf_hooks));
+}
 
 void
 sy_conf_errors_init(struct sy_conf_errors *e)
@@ -213,12 +230,24 @@ conf_load(const char *path, const char *text, struct sy_conf_errors *errs)
 		goto fail;
 	config_destroy(&cf);
 	free(dir);
+	/*
+	 * Valid: the layers above may still refuse it (a certificate that
+	 * does not load).  From here on sy_conf_free runs their freeing
+	 * hook, so whatever the loaded hook built before failing is released.
+	 */
+	if (conf_hooks.loaded != NULL && conf_hooks.loaded(c, errs) == -1) {
+		if (errs->n == before)
+			sy_conf_errors_add(errs, path, 0, "configuration refused");
+		conf_errors_sort(errs, before);
+		sy_conf_free(c);
+		return NULL;
+	}
 	return c;
 fail:
 	conf_errors_sort(errs, before);
 	config_destroy(&cf);
 	free(dir);
-	sy_conf_free(c);
+	conf_destroy(c);
 	return NULL;
 }
 
@@ -234,14 +263,25 @@ sy_conf_load_string(const char *text, const char *name, struct sy_conf_errors *e
 	return conf_load(name, text, errs);
 }
 
-void
-sy_conf_free(struct sy_conf *c)
+/* Free what conf itself allocated; the hooks never saw a conf freed here. */
+static void
+conf_destroy(struct sy_conf *c)
 {
 	if (c == NULL)
 		return;
 	sy_conf_regexes_free(c->regexes);
 	sy_arena_fini(&c->arena);
 	free(c);
+}
+
+void
+sy_conf_free(struct sy_conf *c)
+{
+	if (c == NULL)
+		return;
+	if (conf_hooks.freeing != NULL)
+		conf_hooks.freeing(c);
+	conf_destroy(c);
 }
 
 /* ---- --list-keys ---------------------------------------------------- */
@@ -265,6 +305,17 @@ conf_print_type(FILE *f, const struct sy_conf_key *k)
 		break;
 	case SY_CONF_MODE:
 		fprintf(f, "mode(%04llo..%04llo)", k->min, k->max);
+		break;
+	case SY_CONF_DURATION:
+		if (k->min == 1)
+			fputs("duration(>0)", f);
+		else if (k->min > 1) {
+			char min[32];
+
+			sy_duration_format(k->min, min, sizeof(min));
+			fprintf(f, "duration(>=%s)", min);
+		} else
+			fputs("duration", f);
 		break;
 	default:
 		fputs(sy_conf_type_name(k), f);

@@ -3,8 +3,11 @@
  * the key table once a group's own keys are parsed: duplicate names and
  * addresses, "exactly one of" among a route's matchers and actions,
  * domain, header-name and upgrade-token syntax, the admin address, the
- * shape of filter chains, and the resolution of cluster endpoints (the
+ * shape of filter chains, TLS server names and ALPN against the HTTP
+ * versions configured, and the resolution of cluster endpoints (the
  * one hook that does I/O: getaddrinfo, at every load, in the master).
+ * Certificate and key files are not opened here: the TLS module loads
+ * them through the loaded hook (conf.c) and reports their errors.
  * Single values (types, bounds, enums) are the table's business, not this
  * file's.  A hook sees NULL wherever a key failed to parse (already
  * reported) and must stay quiet about it rather than report twice.
@@ -61,11 +64,200 @@ sy_conf_check_admin(struct sy_conf_parse *p, void *obj, const config_setting_t *
 		    a->address);
 }
 
+/* ---- TLS ------------------------------------------------------------------ */
+
+/*
+ * A host name as DNS writes it, lower-cased by the table: dot-separated
+ * labels of 1 to 63 letters, digits and hyphens, not starting or ending
+ * with a hyphen; 253 characters at most.  With
+ * wildcard, a leading "*." is allowed (one label, as certificates do).
+ * NULL, or why name is refused.
+ */
+static const char *
+conf_check_dns_name(const char *name, bool wildcard)
+{
+	const char *label, *c;
+	size_t len;
+
+	if (wildcard && strncmp(name, "*.", 2) == 0)
+		name += 2;
+	if (strlen(name) > 253)
+		return "longer than 253 characters";
+	for (label = name;; label = c + 1) {
+		for (c = label; *c != '\0' && *c != '.'; c++) {
+			if (*c == '*')
+				return wildcard ? "a wildcard is only a leading \"*.\"" : "a wildcard is not a host name";
+			if (!((*c >= 'a' && *c <= 'z') || (*c >= '0' && *c <= '9') || *c == '-'))
+				return "a host name has only letters, digits, hyphens and dots";
+		}
+		len = (size_t)(c - label);
+		if (len == 0)
+			return "a label is empty";
+		if (len > 63)
+			return "a label is longer than 63 characters";
+		if (label[0] == '-' || c[-1] == '-')
+			return "a label starts or ends with a hyphen";
+		if (*c == '\0')
+			return NULL;
+	}
+}
+
+/*
+ * alpn: "h2" and "http/1.1" (ALPN names are case-sensitive), each once.
+ * Reported at the alpn setting of group s.
+ */
+static void
+conf_check_alpn(struct sy_conf_parse *p, const config_setting_t *s, char *const *alpn, unsigned n)
+{
+	const config_setting_t *as = sy_conf_member_or_self(s, "alpn");
+	unsigned i, j;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(alpn[i], "h2") != 0 && strcmp(alpn[i], "http/1.1") != 0) {
+			sy_conf_parse_error(p, as, "invalid alpn \"%s\" (expected \"h2\" or \"http/1.1\")", alpn[i]);
+			continue;
+		}
+		for (j = 0; j < i; j++)
+			if (strcmp(alpn[i], alpn[j]) == 0) {
+				sy_conf_parse_error(p, as, "duplicate alpn \"%s\"", alpn[i]);
+				break;
+			}
+	}
+}
+
+static bool
+conf_check_alpn_has(char *const *alpn, unsigned n, const char *proto)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(alpn[i], proto) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * ALPN against the HTTP version configured: refuse a protocol the other
+ * key rules out, or fill in the default when alpn is absent (h2 and
+ * http/1.1 for auto, else the one version).  what is "codec_type" or
+ * "protocol"; h1 and h2 say whether each version is allowed.
+ */
+static void
+conf_check_alpn_versions(struct sy_conf_parse *p, const config_setting_t *ts, char ***alpn, unsigned *n,
+    const char *what, bool h1, bool h2)
+{
+	const config_setting_t *as = sy_conf_member_or_self(ts, "alpn");
+	char **v;
+	unsigned k = 0;
+
+	if (ts != NULL && config_setting_get_member(ts, "alpn") != NULL) {
+		if (!h2 && conf_check_alpn_has(*alpn, *n, "h2"))
+			sy_conf_parse_error(p, as, "alpn \"h2\" needs %s \"auto\" or \"http2\"", what);
+		if (!h1 && conf_check_alpn_has(*alpn, *n, "http/1.1"))
+			sy_conf_parse_error(p, as, "alpn \"http/1.1\" needs %s \"auto\" or \"http1\"", what);
+		return;
+	}
+	/* Preference order: a peer offering both gets HTTP/2. */
+	if ((v = sy_arena_calloc(p->arena, 2 * sizeof(*v))) == NULL ||
+	    (h2 && (v[k++] = sy_arena_strdup(p->arena, "h2")) == NULL) ||
+	    (h1 && (v[k++] = sy_arena_strdup(p->arena, "http/1.1")) == NULL)) {
+		sy_conf_parse_error(p, ts, "out of memory");
+		return;
+	}
+	*alpn = v;
+	*n = k;
+}
+
+/*
+ * A listener's tls group: its line (the walker gave it to certs[0], the
+ * default certificate, too), ALPN names, and a cipher list, when given,
+ * not empty.  ALPN against codec_type is the listener's check (it sees
+ * both).
+ */
+void
+sy_conf_check_tls(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	struct sy_conf_tls *t = obj;
+
+	t->line = sy_conf_setting_line(s);
+	conf_check_alpn(p, s, t->alpn, t->nalpn);
+	if (t->ciphers != NULL && t->ciphers[0] == '\0')
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "ciphers"), "listeners.tls.ciphers: must not be empty");
+}
+
+/*
+ * One certificates entry (index >= 1: certs[0] is the default): valid
+ * server names, each served by one entry only, so that SNI is never
+ * ambiguous.
+ */
+void
+sy_conf_check_tls_cert(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	const struct sy_conf_tls_cert *tc = obj, *o;
+	const config_setting_t *ns = sy_conf_member_or_self(s, "server_names");
+	const char *why;
+	unsigned i, j, k;
+
+	for (j = 0; j < tc->nserver_names; j++) {
+		if ((why = conf_check_dns_name(tc->server_names[j], true)) != NULL) {
+			sy_conf_parse_error(p, ns, "invalid server name \"%s\": %s", tc->server_names[j], why);
+			continue;
+		}
+		for (k = 0; k < j; k++)
+			if (strcmp(tc->server_names[j], tc->server_names[k]) == 0)
+				break;
+		if (k < j) {
+			sy_conf_parse_error(p, ns, "duplicate server name \"%s\"", tc->server_names[j]);
+			continue;
+		}
+		for (i = 1, k = 0; i < p->elem_index; i++) {
+			o = CONF_CHECK_PREV(p, struct sy_conf_tls_cert, i);
+			for (k = 0; k < o->nserver_names; k++)
+				if (strcmp(tc->server_names[j], o->server_names[k]) == 0)
+					break;
+			if (k < o->nserver_names) {
+				sy_conf_parse_error(p, ns, "server name \"%s\" is already served by the "
+				    "certificates entry at line %d", tc->server_names[j], o->line);
+				break;
+			}
+		}
+	}
+}
+
+/*
+ * A cluster's tls group: sni is a host name, a client certificate comes
+ * with its key.  ALPN against protocol is the cluster's check.
+ */
+void
+sy_conf_check_upstream_tls(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
+{
+	struct sy_conf_upstream_tls *t = obj;
+	const char *why;
+
+	t->line = sy_conf_setting_line(s);
+	if (t->sni != NULL && t->sni[0] == '\0')
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "sni"), "clusters.tls.sni: must not be empty");
+	else if (t->sni != NULL && (why = conf_check_dns_name(t->sni, false)) != NULL)
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "sni"), "invalid sni \"%s\": %s", t->sni, why);
+	conf_check_alpn(p, s, t->alpn, t->nalpn);
+	if (conf_check_has(s, "certificate") && !conf_check_has(s, "private_key"))
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "certificate"), "certificate needs private_key");
+	else if (conf_check_has(s, "private_key") && !conf_check_has(s, "certificate"))
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "private_key"), "private_key needs certificate");
+}
+
+/* ---- listeners ------------------------------------------------------------ */
+
 void
 sy_conf_check_listener(struct sy_conf_parse *p, void *obj, const config_setting_t *s)
 {
-	const struct sy_conf_listener *l = obj, *o;
+	struct sy_conf_listener *l = obj;
+	const struct sy_conf_listener *o;
 	unsigned i;
+
+	if (l->tls.enabled)
+		conf_check_alpn_versions(p, sy_conf_member_or_self(s, "tls"), &l->tls.alpn, &l->tls.nalpn,
+		    "codec_type", l->http.codec_type != SY_CODEC_HTTP2, l->http.codec_type != SY_CODEC_HTTP1);
 
 	for (i = 0; i < p->elem_index; i++) {
 		o = CONF_CHECK_PREV(p, struct sy_conf_listener, i);
@@ -622,6 +814,12 @@ sy_conf_check_cluster(struct sy_conf_parse *p, void *obj, const config_setting_t
 	unsigned i, j, n = 0, cap = 0;
 
 	cl->index = p->elem_index;
+	if (cl->tls.enabled)
+		conf_check_alpn_versions(p, sy_conf_member_or_self(s, "tls"), &cl->tls.alpn, &cl->tls.nalpn,
+		    "protocol", cl->protocol != SY_PROTO_HTTP2, cl->protocol != SY_PROTO_HTTP1);
+	else if (cl->protocol == SY_PROTO_AUTO)
+		sy_conf_parse_error(p, sy_conf_member_or_self(s, "protocol"),
+		    "protocol \"auto\" needs tls (ALPN picks the protocol)");
 	for (i = 0; i < p->elem_index; i++) {
 		o = CONF_CHECK_PREV(p, struct sy_conf_cluster, i);
 		if (cl->name != NULL && o->name != NULL && strcmp(cl->name, o->name) == 0) {

@@ -4,7 +4,9 @@
  * key appears, defaults included, under its file name.  Durations print
  * in their shortest exact unit ("30s"), modes as octal strings, enums by
  * name, addresses normalised, absent optional values as null; relative
- * paths appear already resolved.  A filter shows only its own settings
+ * paths appear already resolved.  The keys of a HEAD list's element 0
+ * show in its group (a listener's default certificate in tls), the list
+ * without it.  A filter shows only its own settings
  * (rows whose variant is its name), refused rows never show, and a row's
  * dump hook may add what the load derived (a cluster's
  * "resolved_endpoints").  Read-only: any process holding the config may
@@ -79,6 +81,11 @@ conf_dump_value(struct sy_buf *out, const struct sy_conf_key *k, const char *bas
 		const char *arr = *(char *const *)v;
 
 		n = *(const unsigned *)(const void *)(base + k->count_off);
+		/* Element 0 of a HEAD list shows as its group's own keys. */
+		if ((k->flags & SY_CONF_HEAD) && n > 0) {
+			arr += k->elem_size;
+			n--;
+		}
 		if (n == 0)
 			return sy_buf_append(out, "[]", 2);
 		if (sy_buf_append(out, "[\n", 2) == -1)
@@ -161,8 +168,10 @@ static int
 conf_dump_group(struct sy_buf *out, const struct sy_conf_key *keys, sy_conf_dump_fn *extra,
     const char *base, int depth)
 {
-	const struct sy_conf_key *k;
+	const struct sy_conf_key *k, *hk = sy_conf_head_list(keys);
+	const char *head = hk != NULL ? *(char *const *)(const void *)(base + hk->off) : NULL;
 	bool first = true;
+	int rc;
 
 	if (sy_buf_append(out, "{\n", 2) == -1)
 		return -1;
@@ -171,7 +180,14 @@ conf_dump_group(struct sy_buf *out, const struct sy_conf_key *keys, sy_conf_dump
 			continue;
 		if ((!first && sy_buf_append(out, ",\n", 2) == -1) ||
 		    conf_dump_indent(out, depth + 1) == -1 || conf_dump_string(out, k->name) == -1 ||
-		    sy_buf_append(out, ": ", 2) == -1 || conf_dump_value(out, k, base, depth + 1) == -1)
+		    sy_buf_append(out, ": ", 2) == -1)
+			return -1;
+		/* A HEAD row lives in element 0 of the group's HEAD list. */
+		if (k != hk && (k->flags & SY_CONF_HEAD))
+			rc = head != NULL ? conf_dump_value(out, k, head, depth + 1) : sy_buf_append(out, "null", 4);
+		else
+			rc = conf_dump_value(out, k, base, depth + 1);
+		if (rc == -1)
 			return -1;
 		first = false;
 	}

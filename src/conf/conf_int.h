@@ -46,6 +46,16 @@ enum sy_conf_type {
  * the man page check skip such rows.
  */
 #define SY_CONF_REFUSED		0x10u
+/*
+ * A LIST whose element 0 is the enclosing group's own entry, the file's
+ * elements following it; the group's other rows flagged SY_CONF_HEAD are
+ * the keys of that entry (their off lies inside the element).  A
+ * listener's tls writes its default certificate this way: certs[0], then
+ * one per certificates entry.  The entry exists only when the group is
+ * written; the dump shows its keys in the group and the list without it.
+ * One such list per group.
+ */
+#define SY_CONF_HEAD		0x20u
 
 /*
  * An optional offset: 0 means "none", so rows may leave it out.  Stored
@@ -80,7 +90,8 @@ struct sy_conf_key {
 	unsigned flags;
 	size_t off;				/* the value inside the enclosing struct */
 	const char *def;			/* default, as written in the file; NULL: none */
-	long long min, max;			/* INT, MODE bounds; LIST, STRINGS: min count */
+	long long min, max;			/* INT, MODE bounds; LIST, STRINGS: min count;
+						 * DURATION: min in ms when > 0 */
 	const char *const *names;		/* ENUM: values by index; PATH: words kept verbatim */
 	const struct sy_conf_key *child;	/* GROUP, LIST: keys of the nested struct */
 	size_t elem_size;			/* LIST: size of one element */
@@ -155,11 +166,16 @@ void sy_conf_parse_error(struct sy_conf_parse *p, const config_setting_t *s, con
 const config_setting_t *sy_conf_member_or_self(const config_setting_t *s, const char *name);
 /* Line of a setting, for messages such as "first defined at line 3". */
 int sy_conf_setting_line(const config_setting_t *s);
+/* The row of keys that is a SY_CONF_HEAD list, or NULL. */
+const struct sy_conf_key *sy_conf_head_list(const struct sy_conf_key *keys);
 
 /* Check hooks (conf_check.c), referenced by the table. */
 sy_conf_check_fn sy_conf_check_root;
 sy_conf_check_fn sy_conf_check_admin;
 sy_conf_check_fn sy_conf_check_listener;
+sy_conf_check_fn sy_conf_check_tls;
+sy_conf_check_fn sy_conf_check_tls_cert;
+sy_conf_check_fn sy_conf_check_upstream_tls;
 sy_conf_check_fn sy_conf_check_http;
 sy_conf_check_fn sy_conf_check_filter;
 sy_conf_check_fn sy_conf_check_header_value;

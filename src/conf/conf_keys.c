@@ -21,7 +21,9 @@ static const char *const log_targets[] = { "syslog", "stderr", NULL };
 /* In the order of enum sy_lb_policy. */
 static const char *const lb_policies[] = { "round_robin", "least_request", "random", NULL };
 /* In the order of enum sy_cluster_protocol. */
-static const char *const cluster_protocols[] = { "http1", "http2", NULL };
+static const char *const cluster_protocols[] = { "http1", "http2", "auto", NULL };
+/* In the order of enum sy_tls_version: OpenSSL's names. */
+static const char *const tls_versions[] = { "TLSv1.2", "TLSv1.3", NULL };
 
 /*
  * The filters an http_filters or upgrade filters list may name.  Adding
@@ -345,6 +347,82 @@ static const struct sy_conf_key http_keys[] = {
 	{ .name = NULL }
 };
 
+/*
+ * listeners.tls.certificates entry: a certificate chosen by SNI.  The
+ * group's own certificate and private_key are the default entry, certs[0]
+ * (SY_CONF_HEAD); the files are read by the TLS module when the
+ * configuration is loaded, never here.
+ */
+static const struct sy_conf_key tls_cert_keys[] = {
+	{ .name = "server_names", .type = SY_CONF_STRINGS, .flags = SY_CONF_REQUIRED | SY_CONF_LOWER, .min = 1,
+	  .off = offsetof(struct sy_conf_tls_cert, server_names),
+	  .count_off = offsetof(struct sy_conf_tls_cert, nserver_names),
+	  .doc = "SNI names served with this certificate: \"a.example\" or \"*.example\"" },
+	{ .name = "certificate", .type = SY_CONF_PATH, .flags = SY_CONF_REQUIRED,
+	  .off = offsetof(struct sy_conf_tls_cert, certificate),
+	  .doc = "PEM file: the certificate, then its chain" },
+	{ .name = "private_key", .type = SY_CONF_PATH, .flags = SY_CONF_REQUIRED,
+	  .off = offsetof(struct sy_conf_tls_cert, private_key),
+	  .doc = "PEM file: the certificate's private key" },
+	{ .name = NULL }
+};
+
+/* ALPN protocol names: "h2" and "http/1.1" (checked by the hooks). */
+#define TLS_ALPN_ROW(st, what) \
+	{ .name = "alpn", .type = SY_CONF_STRINGS, .min = 1, \
+	  .off = offsetof(st, alpn), .count_off = offsetof(st, nalpn), \
+	  .doc = "ALPN protocols offered, in order of preference: \"h2\", \"http/1.1\" (absent: from " what ")" }
+#define TLS_MIN_VERSION_ROW(st) \
+	{ .name = "min_version", .type = SY_CONF_ENUM, .def = "TLSv1.2", .names = tls_versions, \
+	  .off = offsetof(st, min_version), \
+	  .doc = "oldest TLS version accepted" }
+
+static const struct sy_conf_key listener_tls_keys[] = {
+	{ .name = "certificate", .type = SY_CONF_PATH, .flags = SY_CONF_REQUIRED | SY_CONF_HEAD,
+	  .off = offsetof(struct sy_conf_tls_cert, certificate),
+	  .doc = "PEM file: the default certificate, then its chain" },
+	{ .name = "private_key", .type = SY_CONF_PATH, .flags = SY_CONF_REQUIRED | SY_CONF_HEAD,
+	  .off = offsetof(struct sy_conf_tls_cert, private_key),
+	  .doc = "PEM file: the default certificate's private key" },
+	TLS_ALPN_ROW(struct sy_conf_tls, "codec_type"),
+	TLS_MIN_VERSION_ROW(struct sy_conf_tls),
+	{ .name = "ciphers", .type = SY_CONF_STRING,
+	  .off = offsetof(struct sy_conf_tls, ciphers),
+	  .doc = "OpenSSL cipher list for TLS 1.2 (absent: OpenSSL's default)" },
+	{ .name = "certificates", .type = SY_CONF_LIST, .flags = SY_CONF_HEAD,
+	  .off = offsetof(struct sy_conf_tls, certs),
+	  .count_off = offsetof(struct sy_conf_tls, ncerts),
+	  .elem_size = sizeof(struct sy_conf_tls_cert),
+	  .line_off = SY_CONF_OPT(struct sy_conf_tls_cert, line),
+	  .child = tls_cert_keys, .check = sy_conf_check_tls_cert,
+	  .doc = "more certificates, chosen by the SNI a client sends" },
+	{ .name = NULL }
+};
+
+static const struct sy_conf_key upstream_tls_keys[] = {
+	{ .name = "sni", .type = SY_CONF_STRING, .flags = SY_CONF_LOWER,
+	  .off = offsetof(struct sy_conf_upstream_tls, sni),
+	  .doc = "server name sent and verified (absent: the endpoint's host as written)" },
+	{ .name = "ca_file", .type = SY_CONF_PATH,
+	  .off = offsetof(struct sy_conf_upstream_tls, ca_file),
+	  .doc = "PEM file of the CAs trusted to sign the endpoints' certificates (absent: the system's)" },
+	{ .name = "verify", .type = SY_CONF_BOOL, .def = "true",
+	  .off = offsetof(struct sy_conf_upstream_tls, verify),
+	  .doc = "verify the endpoint's certificate chain and host name" },
+	TLS_ALPN_ROW(struct sy_conf_upstream_tls, "protocol"),
+	{ .name = "certificate", .type = SY_CONF_PATH,
+	  .off = offsetof(struct sy_conf_upstream_tls, certificate),
+	  .doc = "PEM file: client certificate and chain, sent when the endpoint asks (with private_key)" },
+	{ .name = "private_key", .type = SY_CONF_PATH,
+	  .off = offsetof(struct sy_conf_upstream_tls, private_key),
+	  .doc = "PEM file: the client certificate's private key" },
+	TLS_MIN_VERSION_ROW(struct sy_conf_upstream_tls),
+	{ .name = NULL }
+};
+
+#undef TLS_ALPN_ROW
+#undef TLS_MIN_VERSION_ROW
+
 static const struct sy_conf_key listener_keys[] = {
 	{ .name = "name", .type = SY_CONF_STRING, .flags = SY_CONF_REQUIRED,
 	  .off = offsetof(struct sy_conf_listener, name),
@@ -358,6 +436,13 @@ static const struct sy_conf_key listener_keys[] = {
 	{ .name = "backlog", .type = SY_CONF_INT, .def = "511", .min = 1, .max = 65535,
 	  .off = offsetof(struct sy_conf_listener, backlog),
 	  .doc = "listen(2) backlog" },
+	{ .name = "tls", .type = SY_CONF_GROUP,
+	  .off = offsetof(struct sy_conf_listener, tls), .child = listener_tls_keys,
+	  .present_off = SY_CONF_OPT(struct sy_conf_listener, tls.enabled), .check = sy_conf_check_tls,
+	  .doc = "serve TLS on this listener (absent: cleartext)" },
+	{ .name = "tls_handshake_timeout", .type = SY_CONF_DURATION, .def = "10s", .min = 1,
+	  .off = offsetof(struct sy_conf_listener, tls_handshake_timeout),
+	  .doc = "deadline for a client's TLS handshake to complete" },
 	{ .name = "http", .type = SY_CONF_GROUP, .flags = SY_CONF_REQUIRED,
 	  .off = offsetof(struct sy_conf_listener, http), .child = http_keys, .check = sy_conf_check_http,
 	  .doc = "the HTTP connection manager of the listener" },
@@ -420,11 +505,15 @@ static const struct sy_conf_key cluster_keys[] = {
 	  .doc = "close a pooled connection idle for this long (0: never)" },
 	{ .name = "protocol", .type = SY_CONF_ENUM, .def = "http1", .names = cluster_protocols,
 	  .off = offsetof(struct sy_conf_cluster, protocol),
-	  .doc = "HTTP version spoken to the endpoints: http1, or http2 (prior knowledge, cleartext)" },
+	  .doc = "HTTP version spoken to the endpoints: http1, http2, or auto (with tls: ALPN picks)" },
+	{ .name = "tls", .type = SY_CONF_GROUP,
+	  .off = offsetof(struct sy_conf_cluster, tls), .child = upstream_tls_keys,
+	  .present_off = SY_CONF_OPT(struct sy_conf_cluster, tls.enabled), .check = sy_conf_check_upstream_tls,
+	  .doc = "speak TLS to the endpoints (absent: cleartext)" },
 	{ .name = "http2_protocol_options", .type = SY_CONF_GROUP,
 	  .off = offsetof(struct sy_conf_cluster, http2), .child = cluster_http2_keys,
 	  .check = sy_conf_check_http2,
-	  .doc = "HTTP/2 settings of the connections to the endpoints (protocol http2)" },
+	  .doc = "HTTP/2 settings of the connections to the endpoints (protocol http2 or auto)" },
 	{ .name = NULL }
 };
 

@@ -7,7 +7,9 @@
  * resolves cross references (storing a pointer to the element named when
  * the row asks for one).  A refused row only turns its key into an error;
  * a variant row (one filter's setting) is required only in its variant,
- * which the filter's check hook enforces.  It never stops at the first
+ * which the filter's check hook enforces.  A HEAD list (SY_CONF_HEAD)
+ * keeps element 0 for its group's own keys: a listener's default
+ * certificate before the SNI ones.  It never stops at the first
  * error: every problem is appended as "file:line: reason" and parsing goes
  * on, leaving a zero value where a key failed.  Nothing here allocates
  * outside the parse's arena except regcomp's own state, which is listed
@@ -205,6 +207,15 @@ conf_parse_key_find(const struct sy_conf_key *keys, const char *name)
 {
 	for (; keys->name != NULL; keys++)
 		if (name != NULL && strcmp(keys->name, name) == 0)
+			return keys;
+	return NULL;
+}
+
+const struct sy_conf_key *
+sy_conf_head_list(const struct sy_conf_key *keys)
+{
+	for (; keys->name != NULL; keys++)
+		if (keys->type == SY_CONF_LIST && (keys->flags & SY_CONF_HEAD))
 			return keys;
 	return NULL;
 }
@@ -414,6 +425,15 @@ conf_parse_scalar(struct sy_conf_parse *p, const struct sy_conf_key *k, const co
 			snprintf(msg, msglen, "invalid duration \"%s\": %s", v->s, e);
 			return -1;
 		}
+		if (k->min > 0 && *(int64_t *)dst < k->min) {
+			if (k->min == 1)
+				snprintf(msg, msglen, "must be greater than 0");
+			else {
+				sy_duration_format(k->min, label, sizeof(label));
+				snprintf(msg, msglen, "must be at least %s", label);
+			}
+			return -1;
+		}
 		return 0;
 	case SY_CONF_ENUM:
 		for (i = 0; k->names[i] != NULL; i++) {
@@ -485,24 +505,35 @@ conf_parse_count_min(struct sy_conf_parse *p, const struct sy_conf_key *k, const
 		sy_conf_parse_error(p, s, "%s: needs at least %lld elements", path, k->min);
 }
 
+/*
+ * A list (s NULL: absent).  With head, element 0 is reserved for the
+ * enclosing group's own entry (SY_CONF_HEAD) and exists even when the
+ * list is absent or wrong; the file's elements follow it, and a check
+ * sees their index in the whole array.
+ */
 static void
 conf_parse_list(struct sy_conf_parse *p, const struct sy_conf_key *k, const config_setting_t *s,
-    char *base, const char *path)
+    char *base, const char *path, bool head)
 {
-	unsigned n = (unsigned)config_setting_length(s), i, count = 0;
+	unsigned n = s != NULL ? (unsigned)config_setting_length(s) : 0, i, first = head ? 1 : 0;
+	unsigned count = first;
 	char *arr = NULL, *obj;
 
 	/* "[]" is the only way libconfig spells an empty array; take it. */
-	if (!config_setting_is_list(s) && !(config_setting_is_array(s) && n == 0)) {
+	if (s != NULL && !config_setting_is_list(s) && !(config_setting_is_array(s) && n == 0)) {
 		sy_conf_parse_error(p, s, "%s: expected %s, got %s", path, conf_parse_expected(k),
 		    conf_parse_got(config_setting_type(s)));
-		return;
+		if (!head)
+			return;
+		s = NULL;
+		n = 0;
 	}
-	if (n > 0 && (arr = sy_arena_calloc(p->arena, n * k->elem_size)) == NULL) {
+	if (n + first > 0 && (arr = sy_arena_calloc(p->arena, (n + first) * k->elem_size)) == NULL) {
 		conf_parse_nomem(p, s);
 		return;
 	}
 	*(void **)(base + k->off) = arr;
+	*(unsigned *)(void *)(base + k->count_off) = count;
 	for (i = 0; i < n; i++) {
 		const config_setting_t *e = config_setting_get_elem(s, i);
 
@@ -525,7 +556,8 @@ conf_parse_list(struct sy_conf_parse *p, const struct sy_conf_key *k, const conf
 		*(unsigned *)(void *)(base + k->count_off) = count;
 	}
 	*(unsigned *)(void *)(base + k->count_off) = count;
-	conf_parse_count_min(p, k, s, count, path);
+	if (s != NULL)
+		conf_parse_count_min(p, k, s, count - first, path);
 }
 
 static void
@@ -583,7 +615,7 @@ conf_parse_key(struct sy_conf_parse *p, const struct sy_conf_key *k, const confi
 			k->check(p, base + k->off, s);
 		return;
 	case SY_CONF_LIST:
-		conf_parse_list(p, k, s, base, path);
+		conf_parse_list(p, k, s, base, path, false);
 		return;
 	case SY_CONF_STRINGS:
 		conf_parse_strings(p, k, s, base, path);
@@ -616,14 +648,16 @@ conf_parse_default(struct sy_conf_parse *p, const struct sy_conf_key *k, char *b
 
 /*
  * One group: s may be NULL (the group is absent: defaults only, no
- * "missing required key" noise for its children).
+ * "missing required key" noise for its children).  A group with a HEAD
+ * list parses that list first, so that its element 0 is there for the
+ * HEAD rows; an absent group has no such entry and skips those rows.
  */
 static void
 conf_parse_group(struct sy_conf_parse *p, const struct sy_conf_key *keys,
     const config_setting_t *s, char *base, const char *path)
 {
-	const struct sy_conf_key *k;
-	char kpath[PARSE_PATH_MAX];
+	const struct sy_conf_key *k, *hk = sy_conf_head_list(keys);
+	char kpath[PARSE_PATH_MAX], *head = NULL;
 	int i, n;
 
 	if (s != NULL) {
@@ -640,9 +674,27 @@ conf_parse_group(struct sy_conf_parse *p, const struct sy_conf_key *keys,
 				sy_conf_parse_error(p, c, "unknown key \"%s\" in %s", name, path);
 		}
 	}
+	if (hk != NULL && s != NULL) {
+		const config_setting_t *m = config_setting_get_member(s, hk->name);
+
+		conf_parse_path_join(kpath, path, hk->name);
+		if (m != NULL && hk->present_off != 0)
+			*(bool *)(base + SY_CONF_OPT_GET(hk->present_off)) = true;
+		conf_parse_list(p, hk, m, base, kpath, true);
+		if ((head = *(char **)(void *)(base + hk->off)) != NULL && hk->line_off != 0)
+			*(int *)(void *)(head + SY_CONF_OPT_GET(hk->line_off)) = sy_conf_setting_line(s);
+	}
 	for (k = keys; k->name != NULL; k++) {
 		const config_setting_t *m = s != NULL ? config_setting_get_member(s, k->name) : NULL;
+		char *kbase = base;
 
+		if (k == hk)
+			continue;
+		if (k->flags & SY_CONF_HEAD) {
+			if (head == NULL)
+				continue;
+			kbase = head;
+		}
 		conf_parse_path_join(kpath, path, k->name);
 		if (k->flags & SY_CONF_REFUSED) {
 			if (m != NULL)
@@ -651,8 +703,8 @@ conf_parse_group(struct sy_conf_parse *p, const struct sy_conf_key *keys,
 		}
 		if (m != NULL) {
 			if (k->present_off != 0)
-				*(bool *)(base + SY_CONF_OPT_GET(k->present_off)) = true;
-			conf_parse_key(p, k, m, base, kpath);
+				*(bool *)(kbase + SY_CONF_OPT_GET(k->present_off)) = true;
+			conf_parse_key(p, k, m, kbase, kpath);
 			continue;
 		}
 		/* A variant's own keys are required only in it: the check hook says so. */
@@ -662,7 +714,7 @@ conf_parse_group(struct sy_conf_parse *p, const struct sy_conf_key *keys,
 			else
 				sy_conf_parse_error(p, s, "missing required key \"%s\" in %s", k->name, path);
 		}
-		conf_parse_default(p, k, base, kpath);
+		conf_parse_default(p, k, kbase, kpath);
 	}
 }
 

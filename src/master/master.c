@@ -34,8 +34,8 @@
 #include "switchyard/worker.h"
 
 /*
- * Names in the stats segment.  A listener takes 43 (plus 3 per upgrade
- * type), a cluster 32, and a reload may add names for new prefixes; the
+ * Names in the stats segment.  A listener takes 58 (plus 3 per upgrade
+ * type), a cluster 45, and a reload may add names for new prefixes; the
  * pages of unused names and values are never touched, so room is cheap.
  */
 #define MASTER_MAX_STATS 16384
@@ -237,17 +237,18 @@ master_register_upgrade(const char *prefix, const char *type)
 }
 
 /*
- * http.<prefix>.http2.* or cluster.<name>.http2.*: registered for every
- * listener and cluster, whatever its protocol, so that a base is never
- * UINT32_MAX plus an offset.
+ * A scope whose label is another's plus a fixed tail: http.<prefix>.http2.*,
+ * cluster.<name>.http2.*, listener.<address>.ssl.*, cluster.<name>.ssl.*.
+ * Registered for every listener and cluster, whatever its protocol and
+ * whether it speaks TLS, so that a base is never UINT32_MAX plus an offset.
  */
 static uint32_t
-master_register_h2(enum sy_stats_scope scope, const char *name)
+master_register_sub(enum sy_stats_scope scope, const char *name, const char *tail)
 {
 	char label[SY_STATS_NAME_MAX];
 	int n;
 
-	n = snprintf(label, sizeof(label), "%s.http2", name);
+	n = snprintf(label, sizeof(label), "%s.%s", name, tail);
 	if (n < 0 || (size_t)n >= sizeof(label))
 		return UINT32_MAX;
 	return sy_stats_register(scope, label);
@@ -262,8 +263,10 @@ master_register_stats(struct master *m, struct sy_conf *conf)
 		struct sy_conf_cluster *cl = &conf->clusters[i];
 
 		cl->stats_base = sy_stats_register(SY_SCOPE_CLUSTER, cl->name);
-		cl->stats_h2_base = master_register_h2(SY_SCOPE_CLUSTER_HTTP2, cl->name);
-		if (cl->stats_base == UINT32_MAX || cl->stats_h2_base == UINT32_MAX)
+		cl->stats_h2_base = master_register_sub(SY_SCOPE_CLUSTER_HTTP2, cl->name, "http2");
+		cl->stats_ssl_base = master_register_sub(SY_SCOPE_CLUSTER_SSL, cl->name, "ssl");
+		if (cl->stats_base == UINT32_MAX || cl->stats_h2_base == UINT32_MAX ||
+		    cl->stats_ssl_base == UINT32_MAX)
 			goto full;
 	}
 	for (i = 0; i < conf->nlisteners; i++) {
@@ -271,10 +274,11 @@ master_register_stats(struct master *m, struct sy_conf *conf)
 		const struct sy_conf_http *h = &l->http;
 
 		l->stats_base = sy_stats_register(SY_SCOPE_LISTENER, l->addr_label);
+		l->stats_ssl_base = master_register_sub(SY_SCOPE_LISTENER_SSL, l->addr_label, "ssl");
 		l->http.stats_base = sy_stats_register(SY_SCOPE_HTTP, l->http.stat_prefix);
-		l->http.stats_h2_base = master_register_h2(SY_SCOPE_HTTP2, l->http.stat_prefix);
-		if (l->stats_base == UINT32_MAX || l->http.stats_base == UINT32_MAX ||
-		    l->http.stats_h2_base == UINT32_MAX)
+		l->http.stats_h2_base = master_register_sub(SY_SCOPE_HTTP2, l->http.stat_prefix, "http2");
+		if (l->stats_base == UINT32_MAX || l->stats_ssl_base == UINT32_MAX ||
+		    l->http.stats_base == UINT32_MAX || l->http.stats_h2_base == UINT32_MAX)
 			goto full;
 		/* Every upgrade type the listener or its routes name can be accepted. */
 		for (j = 0; j < h->nupgrade_configs; j++)

@@ -45,6 +45,7 @@ static const struct stats_def stats_http_defs[] = { SY_STATS_HTTP(STATS_DEF_) };
 static const struct stats_def stats_upgrade_defs[] = { SY_STATS_UPGRADE(STATS_DEF_) };
 static const struct stats_def stats_cluster_defs[] = { SY_STATS_CLUSTER(STATS_DEF_) };
 static const struct stats_def stats_h2_defs[] = { SY_STATS_HTTP2(STATS_DEF_) };
+static const struct stats_def stats_ssl_defs[] = { SY_STATS_SSL(STATS_DEF_) };
 #undef STATS_DEF_
 
 static const struct {
@@ -55,6 +56,8 @@ static const struct {
 } stats_scopes[SY_SCOPE__N] = {
 	[SY_SCOPE_SERVER] = { "server", NULL, stats_server_defs, SY_STAT_SERVER__N },
 	[SY_SCOPE_LISTENER] = { "listener", "<address>", stats_listener_defs, SY_STAT_LISTENER__N },
+	/* listener.<address>.ssl.<stat>: the label ends with ".ssl". */
+	[SY_SCOPE_LISTENER_SSL] = { "listener", "<address>.ssl", stats_ssl_defs, SY_STAT_SSL__N },
 	[SY_SCOPE_HTTP] = { "http", "<stat_prefix>", stats_http_defs, SY_STAT_HTTP__N },
 	/* http.<stat_prefix>.http2.<stat>: the label ends with ".http2". */
 	[SY_SCOPE_HTTP2] = { "http", "<stat_prefix>.http2", stats_h2_defs, SY_STAT_H2__N },
@@ -63,6 +66,7 @@ static const struct {
 	    SY_STAT_UPGRADE__N },
 	[SY_SCOPE_CLUSTER] = { "cluster", "<name>", stats_cluster_defs, SY_STAT_CLUSTER__N },
 	[SY_SCOPE_CLUSTER_HTTP2] = { "cluster", "<name>.http2", stats_h2_defs, SY_STAT_H2__N },
+	[SY_SCOPE_CLUSTER_SSL] = { "cluster", "<name>.ssl", stats_ssl_defs, SY_STAT_SSL__N },
 };
 
 /* This process's view of the segment; inherited across fork. */

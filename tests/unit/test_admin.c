@@ -484,6 +484,71 @@ START_TEST(test_stats_http2_scopes)
 }
 END_TEST
 
+/*
+ * The TLS scopes: full names in text and JSON; in the exposition the
+ * ".ssl" of the label moves into the family, so the label is the plain
+ * address or cluster name, as for the scopes they extend.
+ */
+START_TEST(test_stats_ssl_scopes)
+{
+	uint32_t lssl, lssl6, cl, cssl;
+	char *b, out[8192];
+
+	lssl = sy_stats_register(SY_SCOPE_LISTENER_SSL, "127.0.0.1:8080.ssl");
+	lssl6 = sy_stats_register(SY_SCOPE_LISTENER_SSL, "[::1]:8081.ssl");
+	cl = sy_stats_register(SY_SCOPE_CLUSTER, "app");
+	cssl = sy_stats_register(SY_SCOPE_CLUSTER_SSL, "app.ssl");
+	ck_assert_uint_ne(lssl, UINT32_MAX);
+	ck_assert_uint_ne(lssl6, UINT32_MAX);
+	ck_assert_uint_ne(cl, UINT32_MAX);
+	ck_assert_uint_ne(cssl, UINT32_MAX);
+	sy_stats_use_slot(2);
+	sy_stat_add(lssl + SY_SSL_handshake, 5);
+	sy_stat_add(lssl + SY_SSL_alpn_h2, 3);
+	sy_stat_add(lssl + SY_SSL_alpn_http11, 2);
+	sy_stat_inc(lssl6 + SY_SSL_versions_tls13);
+	sy_stat_add(cssl + SY_SSL_fail_verify_san, 4);
+	sy_stat_add(t_http + SY_HTTP_downstream_cx_ssl_total, 5);
+	sy_stat_add(t_http + SY_HTTP_downstream_cx_ssl_active, 2);
+	sy_stats_use_slot(0);
+
+	b = handle("GET", "/stats", 200, NULL);
+	ck_assert_ptr_nonnull(strstr(b, "listener.127.0.0.1:8080.ssl.handshake: 5\n"));
+	ck_assert_ptr_nonnull(strstr(b, "listener.127.0.0.1:8080.ssl.alpn_h2: 3\n"));
+	ck_assert_ptr_nonnull(strstr(b, "listener.127.0.0.1:8080.ssl.alpn_http11: 2\n"));
+	ck_assert_ptr_nonnull(strstr(b, "listener.127.0.0.1:8080.ssl.connection_error: 0\n"));
+	ck_assert_ptr_nonnull(strstr(b, "listener.[::1]:8081.ssl.versions_tls13: 1\n"));
+	ck_assert_ptr_nonnull(strstr(b, "cluster.app.ssl.fail_verify_san: 4\n"));
+	ck_assert_ptr_nonnull(strstr(b, "http.ingress_http.downstream_cx_ssl_total: 5\n"));
+	ck_assert_ptr_nonnull(strstr(b, "http.ingress_http.downstream_cx_ssl_active: 2\n"));
+	assert_sorted_lines(b);
+	free(b);
+
+	b = handle("GET", "/stats?format=json&filter=\\.ssl\\.", 200, "application/json");
+	ck_assert_ptr_nonnull(strstr(b, "{\"name\":\"cluster.app.ssl.fail_verify_san\",\"value\":4}"));
+	ck_assert_ptr_nonnull(strstr(b, "{\"name\":\"listener.[::1]:8081.ssl.versions_tls13\",\"value\":1}"));
+	ck_assert_ptr_null(strstr(b, "downstream_cx_ssl"));
+	ck_assert_int_eq(run_with_input(PY_JSON, b, out, sizeof(out)), 0);
+	free(b);
+
+	b = handle("GET", "/stats/prometheus", 200, NULL);
+	ck_assert_ptr_nonnull(strstr(b, "# HELP switchyard_listener_ssl_handshake_total TLS handshakes completed\n"));
+	ck_assert_ptr_nonnull(strstr(b, "# TYPE switchyard_listener_ssl_handshake_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_listener_ssl_handshake_total{address=\"127.0.0.1:8080\"} 5\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_listener_ssl_handshake_total{address=\"[::1]:8081\"} 0\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_listener_ssl_alpn_h2_total{address=\"127.0.0.1:8080\"} 3\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_listener_ssl_versions_tls13_total{address=\"[::1]:8081\"} 1\n"));
+	ck_assert_ptr_nonnull(strstr(b, "# TYPE switchyard_cluster_ssl_fail_verify_san_total counter\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_cluster_ssl_fail_verify_san_total{cluster=\"app\"} 4\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_http_downstream_cx_ssl_total{stat_prefix=\"ingress_http\"} 5\n"));
+	ck_assert_ptr_nonnull(strstr(b, "# TYPE switchyard_http_downstream_cx_ssl_active gauge\n"));
+	ck_assert_ptr_nonnull(strstr(b, "switchyard_http_downstream_cx_ssl_active{stat_prefix=\"ingress_http\"} 2\n"));
+	ck_assert_ptr_null(strstr(b, ".ssl\""));
+	check_promtool(b);
+	free(b);
+}
+END_TEST
+
 START_TEST(test_prometheus_label_escaping)
 {
 	char *b;
@@ -1131,6 +1196,7 @@ make_suite(void)
 	tcase_add_test(th, test_json_escaping);
 	tcase_add_test(th, test_stats_prometheus);
 	tcase_add_test(th, test_stats_http2_scopes);
+	tcase_add_test(th, test_stats_ssl_scopes);
 	tcase_add_test(th, test_prometheus_label_escaping);
 	tcase_add_test(th, test_server_info);
 	tcase_add_test(th, test_ready);

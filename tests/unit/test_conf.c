@@ -42,6 +42,10 @@
 #define UC "listeners.http.upgrade_configs"
 #define H2O "listeners.http.http2_protocol_options"
 #define CH2O "clusters.http2_protocol_options"
+/* Line 1 opens a listener; its tls group starts on line 2. */
+#define TLS_OPEN "listeners = ( { name = \"l\"; address = \"127.0.0.1:8443\"; http = { stat_prefix = \"p\"; };\n"
+#define TLS_CLOSE " );\n"
+#define CERT "certificate = \"c.pem\"; private_key = \"k.pem\";"
 
 /* Everything sy_conf_errors_print says about text, malloc'd. */
 static char *
@@ -152,6 +156,16 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(l->http.http2.initial_connection_window_size, 1048576);
 	ck_assert_uint_eq(l->http.http2.max_header_list_kb, 60);
 	ck_assert(!l->http.preserve_upgrade_method);
+	/* TLS: no group, cleartext; its defaults ready, no certificate. */
+	ck_assert(!l->tls.enabled);
+	ck_assert_int_eq(l->tls.line, 0);
+	ck_assert_uint_eq(l->tls.ncerts, 0);
+	ck_assert_ptr_null(l->tls.certs);
+	ck_assert_uint_eq(l->tls.nalpn, 0);
+	ck_assert_int_eq(l->tls.min_version, SY_TLS_V12);
+	ck_assert_ptr_null(l->tls.ciphers);
+	ck_assert_ptr_null(l->tls.ctx);
+	ck_assert_int_eq(l->tls_handshake_timeout, 10000);
 	ck_assert_uint_eq(c->nclusters, 0);
 	ck_assert_ptr_null(c->clusters);
 	sy_conf_free(c);
@@ -165,6 +179,11 @@ START_TEST(test_defaults)
 	ck_assert_uint_eq(c->clusters[0].http2.initial_stream_window_size, 65536);
 	ck_assert_uint_eq(c->clusters[0].http2.initial_connection_window_size, 1048576);
 	ck_assert_uint_eq(c->clusters[0].http2.max_header_list_kb, 60);
+	ck_assert(!c->clusters[0].tls.enabled);
+	ck_assert(c->clusters[0].tls.verify);
+	ck_assert_int_eq(c->clusters[0].tls.min_version, SY_TLS_V12);
+	ck_assert_ptr_null(c->clusters[0].tls.sni);
+	ck_assert_uint_eq(c->clusters[0].tls.nalpn, 0);
 	sy_conf_free(c);
 }
 END_TEST
@@ -245,13 +264,231 @@ START_TEST(test_http2_keys)
 	    "\"max_concurrent_streams\": 1,\"initial_stream_window_size\": 65536,"
 	    "\"initial_connection_window_size\": 1048576,\"max_header_list_kb\": 1}"));
 	ck_assert_ptr_nonnull(strstr(s, "\"preserve_upgrade_method\": false,"));
-	ck_assert_ptr_nonnull(strstr(s, "\"idle_timeout\": \"1m\",\"protocol\": \"http2\","
+	ck_assert_ptr_nonnull(strstr(s, "\"idle_timeout\": \"1m\",\"protocol\": \"http2\",\"tls\": null,"
 	    "\"http2_protocol_options\": {\"max_concurrent_streams\": 1,\"initial_stream_window_size\": 2147483647,"
 	    "\"initial_connection_window_size\": 65535,\"max_header_list_kb\": 60},\"resolved_endpoints\": ["
 	    "\"127.0.0.1:8081\"]}"));
 	ck_assert_ptr_nonnull(strstr(s, "\"protocol\": \"http1\","));
 	free(s);
 	sy_conf_free(c);
+}
+END_TEST
+
+/*
+ * Every TLS key (issue 5), on listeners and clusters: paths resolved
+ * against the file's directory, server names lower-cased, certs[0] the
+ * group's own certificate, ALPN filled in from codec_type or protocol
+ * when absent.  Nothing opens the files: no hook is set here.
+ */
+static const char tls_keys[] =
+	"listeners = (\n"							/* 1 */
+	"  { name = \"tls\"; address = \"127.0.0.1:8443\";\n"
+	"    tls = {\n"
+	"      certificate = \"tls/cert.pem\"; private_key = \"/etc/sy/key.pem\";\n"
+	"      alpn = [ \"http/1.1\", \"h2\" ];\n"				/* 5 */
+	"      min_version = \"TLSv1.3\";\n"
+	"      ciphers = \"ECDHE+AESGCM:!aNULL\";\n"
+	"      certificates = (\n"
+	"        { server_names = [ \"A.Example\", \"*.b.example\" ];\n"
+	"          certificate = \"a.pem\"; private_key = \"a.key\"; },\n"	/* 10 */
+	"        { server_names = [ \"xn--bcher-kva.example\" ]; certificate = \"/c/c.pem\"; private_key = \"c.key\"; }\n"
+	"      ); };\n"
+	"    tls_handshake_timeout = \"250ms\";\n"
+	"    http = { stat_prefix = \"tls_http\"; }; },\n"
+	"  { name = \"h1\"; address = \"127.0.0.1:8444\";\n"				/* 15 */
+	"    tls = { certificate = \"c.pem\"; private_key = \"k.pem\"; };\n"
+	"    http = { stat_prefix = \"h1\"; codec_type = \"http1\"; }; },\n"
+	"  { name = \"h2\"; address = \"127.0.0.1:8445\";\n"
+	"    tls = { certificate = \"c.pem\"; private_key = \"k.pem\"; certificates = (); };\n"
+	"    http = { stat_prefix = \"h2\"; codec_type = \"http2\"; }; }\n"	/* 20 */
+	");\n"
+	"clusters = (\n"
+	"  { name = \"app\"; endpoints = [ \"127.0.0.1:9443\" ]; protocol = \"auto\";\n"
+	"    tls = { sni = \"App.Internal\"; ca_file = \"ca.pem\"; verify = false; alpn = [ \"h2\" ];\n"
+	"      certificate = \"client.pem\"; private_key = \"/k/client.key\"; min_version = \"TLSv1.3\"; }; },\n"
+	"  { name = \"h1\"; endpoints = [ \"127.0.0.1:9444\" ]; tls = { }; },\n" /* 26 */
+	"  { name = \"h2\"; endpoints = [ \"127.0.0.1:9445\" ]; protocol = \"http2\"; tls = { }; },\n"
+	"  { name = \"auto\"; endpoints = [ \"127.0.0.1:9446\" ]; protocol = \"auto\"; tls = { verify = true; }; },\n"
+	"  { name = \"plain\"; endpoints = [ \"127.0.0.1:9000\" ]; }\n"
+	");\n";
+
+START_TEST(test_tls_keys)
+{
+	struct sy_conf *c = load_ok(tls_keys);
+	const struct sy_conf_listener *l;
+	const struct sy_conf_tls *t;
+	const struct sy_conf_upstream_tls *u;
+	char *s;
+
+	/* A listener with every key. */
+	l = &c->listeners[0];
+	t = &l->tls;
+	ck_assert(t->enabled);
+	ck_assert_int_eq(t->line, 3);
+	ck_assert_uint_eq(t->ncerts, 3);
+	ck_assert_int_eq(t->certs[0].line, 3);
+	ck_assert_uint_eq(t->certs[0].nserver_names, 0);
+	ck_assert_ptr_null(t->certs[0].server_names);
+	ck_assert_str_eq(t->certs[0].certificate, "/srv/sy/tls/cert.pem");
+	ck_assert_str_eq(t->certs[0].private_key, "/etc/sy/key.pem");
+	ck_assert_int_eq(t->certs[1].line, 9);
+	ck_assert_uint_eq(t->certs[1].nserver_names, 2);
+	ck_assert_str_eq(t->certs[1].server_names[0], "a.example");	/* lower-cased */
+	ck_assert_str_eq(t->certs[1].server_names[1], "*.b.example");
+	ck_assert_str_eq(t->certs[1].certificate, "/srv/sy/a.pem");
+	ck_assert_str_eq(t->certs[1].private_key, "/srv/sy/a.key");
+	ck_assert_int_eq(t->certs[2].line, 11);
+	ck_assert_uint_eq(t->certs[2].nserver_names, 1);
+	ck_assert_str_eq(t->certs[2].server_names[0], "xn--bcher-kva.example");
+	ck_assert_str_eq(t->certs[2].certificate, "/c/c.pem");
+	ck_assert_str_eq(t->certs[2].private_key, "/srv/sy/c.key");
+	ck_assert_uint_eq(t->nalpn, 2);
+	ck_assert_str_eq(t->alpn[0], "http/1.1");			/* as written */
+	ck_assert_str_eq(t->alpn[1], "h2");
+	ck_assert_int_eq(t->min_version, SY_TLS_V13);
+	ck_assert_str_eq(t->ciphers, "ECDHE+AESGCM:!aNULL");
+	ck_assert_ptr_null(t->ctx);
+	ck_assert_int_eq(l->tls_handshake_timeout, 250);
+
+	/* Defaults; ALPN from codec_type: http1 offers http/1.1 only... */
+	l = &c->listeners[1];
+	t = &l->tls;
+	ck_assert(t->enabled);
+	ck_assert_int_eq(t->line, 16);
+	ck_assert_uint_eq(t->ncerts, 1);
+	ck_assert_int_eq(t->certs[0].line, 16);
+	ck_assert_str_eq(t->certs[0].certificate, "/srv/sy/c.pem");
+	ck_assert_str_eq(t->certs[0].private_key, "/srv/sy/k.pem");
+	ck_assert_uint_eq(t->nalpn, 1);
+	ck_assert_str_eq(t->alpn[0], "http/1.1");
+	ck_assert_int_eq(t->min_version, SY_TLS_V12);
+	ck_assert_ptr_null(t->ciphers);
+	ck_assert_int_eq(l->tls_handshake_timeout, 10000);
+	/* ...http2 h2 only, and an empty certificates list is the default alone. */
+	t = &c->listeners[2].tls;
+	ck_assert_uint_eq(t->ncerts, 1);
+	ck_assert_int_eq(t->certs[0].line, 19);
+	ck_assert_uint_eq(t->nalpn, 1);
+	ck_assert_str_eq(t->alpn[0], "h2");
+
+	/* Clusters. */
+	ck_assert_int_eq(c->clusters[0].protocol, SY_PROTO_AUTO);
+	u = &c->clusters[0].tls;
+	ck_assert(u->enabled);
+	ck_assert_int_eq(u->line, 24);
+	ck_assert_str_eq(u->sni, "app.internal");			/* lower-cased */
+	ck_assert_str_eq(u->ca_file, "/srv/sy/ca.pem");
+	ck_assert(!u->verify);
+	ck_assert_uint_eq(u->nalpn, 1);
+	ck_assert_str_eq(u->alpn[0], "h2");
+	ck_assert_str_eq(u->certificate, "/srv/sy/client.pem");
+	ck_assert_str_eq(u->private_key, "/k/client.key");
+	ck_assert_int_eq(u->min_version, SY_TLS_V13);
+	ck_assert_ptr_null(u->ctx);
+	/* An empty group: TLS with every default; ALPN from protocol. */
+	u = &c->clusters[1].tls;
+	ck_assert(u->enabled);
+	ck_assert_int_eq(u->line, 26);
+	ck_assert_ptr_null(u->sni);
+	ck_assert_ptr_null(u->ca_file);
+	ck_assert(u->verify);
+	ck_assert_ptr_null(u->certificate);
+	ck_assert_ptr_null(u->private_key);
+	ck_assert_int_eq(u->min_version, SY_TLS_V12);
+	ck_assert_uint_eq(u->nalpn, 1);
+	ck_assert_str_eq(u->alpn[0], "http/1.1");
+	u = &c->clusters[2].tls;
+	ck_assert_uint_eq(u->nalpn, 1);
+	ck_assert_str_eq(u->alpn[0], "h2");
+	ck_assert_int_eq(c->clusters[3].protocol, SY_PROTO_AUTO);
+	u = &c->clusters[3].tls;
+	ck_assert(u->verify);
+	ck_assert_uint_eq(u->nalpn, 2);
+	ck_assert_str_eq(u->alpn[0], "h2");
+	ck_assert_str_eq(u->alpn[1], "http/1.1");
+	/* No tls group: cleartext, the defaults ready, no ALPN. */
+	u = &c->clusters[4].tls;
+	ck_assert(!u->enabled);
+	ck_assert_int_eq(u->line, 0);
+	ck_assert(u->verify);
+	ck_assert_int_eq(u->min_version, SY_TLS_V12);
+	ck_assert_uint_eq(u->nalpn, 0);
+
+	/* The dump: the default certificate in the group, the others in certificates. */
+	s = squashed_dump_of(c);
+	ck_assert_ptr_nonnull(json_value(s));
+	ck_assert_ptr_nonnull(strstr(s, "\"backlog\": 511,\"tls\": {\"certificate\": \"/srv/sy/tls/cert.pem\","
+	    "\"private_key\": \"/etc/sy/key.pem\",\"alpn\": [\"http/1.1\", \"h2\"],\"min_version\": \"TLSv1.3\","
+	    "\"ciphers\": \"ECDHE+AESGCM:!aNULL\",\"certificates\": ["
+	    "{\"server_names\": [\"a.example\", \"*.b.example\"],\"certificate\": \"/srv/sy/a.pem\","
+	    "\"private_key\": \"/srv/sy/a.key\"},"
+	    "{\"server_names\": [\"xn--bcher-kva.example\"],\"certificate\": \"/c/c.pem\","
+	    "\"private_key\": \"/srv/sy/c.key\"}]},\"tls_handshake_timeout\": \"250ms\",\"http\": {"));
+	ck_assert_ptr_nonnull(strstr(s, "\"tls\": {\"certificate\": \"/srv/sy/c.pem\",\"private_key\": \"/srv/sy/k.pem\","
+	    "\"alpn\": [\"http/1.1\"],\"min_version\": \"TLSv1.2\",\"ciphers\": null,\"certificates\": []},"
+	    "\"tls_handshake_timeout\": \"10s\","));
+	ck_assert_ptr_nonnull(strstr(s, "\"alpn\": [\"h2\"],\"min_version\": \"TLSv1.2\",\"ciphers\": null,"
+	    "\"certificates\": []}"));
+	ck_assert_ptr_nonnull(strstr(s, "\"protocol\": \"auto\",\"tls\": {\"sni\": \"app.internal\","
+	    "\"ca_file\": \"/srv/sy/ca.pem\",\"verify\": false,\"alpn\": [\"h2\"],"
+	    "\"certificate\": \"/srv/sy/client.pem\",\"private_key\": \"/k/client.key\","
+	    "\"min_version\": \"TLSv1.3\"},\"http2_protocol_options\": {"));
+	ck_assert_ptr_nonnull(strstr(s, "\"protocol\": \"http1\",\"tls\": {\"sni\": null,\"ca_file\": null,"
+	    "\"verify\": true,\"alpn\": [\"http/1.1\"],\"certificate\": null,\"private_key\": null,"
+	    "\"min_version\": \"TLSv1.2\"},"));
+	ck_assert_ptr_nonnull(strstr(s, "\"protocol\": \"auto\",\"tls\": {\"sni\": null,\"ca_file\": null,"
+	    "\"verify\": true,\"alpn\": [\"h2\", \"http/1.1\"],"));
+	ck_assert_ptr_nonnull(strstr(s, "\"name\": \"plain\",\"endpoints\": [\"127.0.0.1:9000\"],"));
+	ck_assert_ptr_nonnull(strstr(s, "\"protocol\": \"http1\",\"tls\": null,\"http2_protocol_options\": {"));
+	free(s);
+	sy_conf_free(c);
+
+	/* No tls group on a listener: null in the dump, the timeout still shown. */
+	c = load_ok(L1);
+	ck_assert(!c->listeners[0].tls.enabled);
+	s = squashed_dump_of(c);
+	ck_assert_ptr_nonnull(strstr(s, "\"backlog\": 511,\"tls\": null,\"tls_handshake_timeout\": \"10s\",\"http\": {"));
+	free(s);
+	sy_conf_free(c);
+}
+END_TEST
+
+/* Server names and sni at the edges of what DNS allows. */
+START_TEST(test_tls_server_names_ok)
+{
+	char label[64], name[300], text[1024], want[400], *out;
+	struct sy_conf *c = load_ok(TLS_OPEN
+	    "tls = { certificate = \"c\"; private_key = \"k\"; certificates = (\n"
+	    "{ server_names = [ \"localhost\", \"*.A-1.example\",\n"
+	    "    \"0123456789012345678901234567890123456789012345678901234567890ab.x\" ];"
+	    " certificate = \"c\"; private_key = \"k\"; },\n"
+	    "{ server_names = [ \"a-1.example\", \"*.localhost\" ]; certificate = \"c\"; private_key = \"k\"; } ); }; } );\n"
+	    "clusters = ( { name = \"c\"; endpoints = [ \"127.0.0.1:1\" ]; tls = { sni = \"x-1.y\"; }; } );\n");
+	const struct sy_conf_tls *t = &c->listeners[0].tls;
+
+	ck_assert_uint_eq(t->ncerts, 3);
+	ck_assert_str_eq(t->certs[1].server_names[1], "*.a-1.example");
+	ck_assert_str_eq(t->certs[2].server_names[1], "*.localhost");
+	ck_assert_str_eq(c->clusters[0].tls.sni, "x-1.y");
+	sy_conf_free(c);
+
+	/* 253 characters at most: three labels of 63 and one of 61 make 253. */
+	memset(label, 'a', 63);
+	label[63] = '\0';
+	snprintf(name, sizeof(name), "%s.%s.%s.%.61s", label, label, label, label);
+	ck_assert_uint_eq(strlen(name), 253);
+	snprintf(text, sizeof(text), L1 "clusters = ( { name = \"c\"; endpoints = [ \"127.0.0.1:1\" ];\n"
+	    "tls = { sni = \"%s\"; }; } );\n", name);
+	c = load_ok(text);
+	ck_assert_str_eq(c->clusters[0].tls.sni, name);
+	sy_conf_free(c);
+	snprintf(name, sizeof(name), "%s.%s.%s.%.62s", label, label, label, label);
+	snprintf(text, sizeof(text), L1 "clusters = ( { name = \"c\"; endpoints = [ \"127.0.0.1:1\" ];\n"
+	    "tls = { sni = \"%s\"; }; } );\n", name);
+	snprintf(want, sizeof(want), "test.conf:3: invalid sni \"%s\": longer than 253 characters\n", name);
+	out = errors_of(text);
+	ck_assert_str_eq(out, want);
+	free(out);
 }
 END_TEST
 
@@ -906,8 +1143,8 @@ static const struct {
 	  "\"; }; } );\n",
 	  "test.conf:1: listeners.http.stat_prefix: longer than 100 characters\n" },
 	{ "listeners = ( { name = \"l\"; address = \"127.0.0.1:1\"; http = { stat_prefix = \"p\"; };\n"
-	  "  tls = true; } );\n",
-	  "test.conf:2: unknown key \"tls\" in listeners\n" },
+	  "  ssl = true; } );\n",
+	  "test.conf:2: unknown key \"ssl\" in listeners\n" },
 	{ "listeners = ( { name = \"l\"; address = \"127.0.0.1\"; http = { stat_prefix = \"p\"; }; } );\n",
 	  "test.conf:1: listeners.address: invalid address \"127.0.0.1\" (expected a numeric host:port such as "
 	  "127.0.0.1:8080 or [::1]:8080)\n" },
@@ -1312,7 +1549,7 @@ static const struct {
 	  "    initial_connection_window_size = 65534;\n"
 	  "    max_header_list_kb = 8193;\n"
 	  "    allow_connect_protocol = true; }; } );\n",
-	  "test.conf:3: clusters.protocol: invalid value \"h2\" (expected http1 or http2)\n"
+	  "test.conf:3: clusters.protocol: invalid value \"h2\" (expected http1, http2 or auto)\n"
 	  "test.conf:5: allow_connect is a listener setting: toward a cluster, extended CONNECT "
 	  "is used when the upstream's SETTINGS allow it\n"
 	  "test.conf:6: " CH2O ".max_concurrent_streams: 0 is out of range (1..2147483647)\n"
@@ -1321,11 +1558,118 @@ static const struct {
 	  "test.conf:9: " CH2O ".max_header_list_kb: 8193 is out of range (1..8192)\n"
 	  "test.conf:10: unknown key \"allow_connect_protocol\" in " CH2O "\n" },
 	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ]; protocol = 2; } );\n",
-	  "test.conf:2: clusters.protocol: expected http1 or http2, got an integer\n" },
+	  "test.conf:2: clusters.protocol: expected http1, http2 or auto, got an integer\n" },
 	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ]; protocol = \"HTTP2\"; } );\n",
-	  "test.conf:2: clusters.protocol: invalid value \"HTTP2\" (expected http1 or http2)\n" },
+	  "test.conf:2: clusters.protocol: invalid value \"HTTP2\" (expected http1, http2 or auto)\n" },
 	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ]; http2_protocol_options = 1; } );\n",
 	  "test.conf:2: " CH2O ": expected a group { ... }, got an integer\n" },
+	/* listeners.tls */
+	{ TLS_OPEN "tls = true; }" TLS_CLOSE,
+	  "test.conf:2: listeners.tls: expected a group { ... }, got a boolean\n" },
+	{ TLS_OPEN "tls = { }; }" TLS_CLOSE,
+	  "test.conf:2: missing required key \"certificate\" in listeners.tls\n"
+	  "test.conf:2: missing required key \"private_key\" in listeners.tls\n" },
+	{ TLS_OPEN "tls = {\n certificate = \"\";\n private_key = 1;\n cert = \"c\"; }; }" TLS_CLOSE,
+	  "test.conf:3: listeners.tls.certificate: must not be empty\n"
+	  "test.conf:4: listeners.tls.private_key: expected a path string, got an integer\n"
+	  "test.conf:5: unknown key \"cert\" in listeners.tls\n" },
+	{ TLS_OPEN "tls = { " CERT "\n alpn = [ \"h3\", \"H2\", \"h2\", \"http/1.1\", \"h2\" ]; }; }" TLS_CLOSE,
+	  "test.conf:3: invalid alpn \"h3\" (expected \"h2\" or \"http/1.1\")\n"
+	  "test.conf:3: invalid alpn \"H2\" (expected \"h2\" or \"http/1.1\")\n"
+	  "test.conf:3: duplicate alpn \"h2\"\n" },
+	{ TLS_OPEN "tls = { " CERT "\n alpn = [ ]; }; }" TLS_CLOSE,
+	  "test.conf:3: listeners.tls.alpn: must not be empty\n" },
+	{ TLS_OPEN "tls = { " CERT "\n alpn = \"h2\"; }; }" TLS_CLOSE,
+	  "test.conf:3: listeners.tls.alpn: expected an array of strings [ \"...\", ... ], got a string\n" },
+	{ TLS_OPEN "tls = { " CERT "\n alpn = [ \"h2\", 2 ]; }; }" TLS_CLOSE,
+	  "test.conf:3: mismatched element type in array\n" },
+	{ "listeners = ( { name = \"l\"; address = \"127.0.0.1:8443\";"
+	  " http = { stat_prefix = \"p\"; codec_type = \"http1\"; };\n"
+	  "tls = { " CERT "\n alpn = [ \"h2\", \"http/1.1\" ]; }; }" TLS_CLOSE,
+	  "test.conf:3: alpn \"h2\" needs codec_type \"auto\" or \"http2\"\n" },
+	{ "listeners = ( { name = \"l\"; address = \"127.0.0.1:8443\";"
+	  " http = { stat_prefix = \"p\"; codec_type = \"http2\"; };\n"
+	  "tls = { " CERT "\n alpn = [ \"http/1.1\" ]; }; }" TLS_CLOSE,
+	  "test.conf:3: alpn \"http/1.1\" needs codec_type \"auto\" or \"http1\"\n" },
+	{ TLS_OPEN "tls = { " CERT "\n min_version = \"TLSv1.1\"; ciphers = \"\"; }; }" TLS_CLOSE,
+	  "test.conf:3: listeners.tls.min_version: invalid value \"TLSv1.1\" (expected TLSv1.2 or TLSv1.3)\n"
+	  "test.conf:3: listeners.tls.ciphers: must not be empty\n" },
+	{ TLS_OPEN "tls = { " CERT "\n min_version = 3; }; }" TLS_CLOSE,
+	  "test.conf:3: listeners.tls.min_version: expected TLSv1.2 or TLSv1.3, got an integer\n" },
+	{ TLS_OPEN "tls = { " CERT " certificates = (\n"
+	  " { certificate = \"a\"; },\n"
+	  " { server_names = [ ]; private_key = \"k\"; sni = \"x\"; }\n"
+	  "); }; }" TLS_CLOSE,
+	  "test.conf:3: missing required key \"server_names\" in listeners.tls.certificates\n"
+	  "test.conf:3: missing required key \"private_key\" in listeners.tls.certificates\n"
+	  "test.conf:4: unknown key \"sni\" in listeners.tls.certificates\n"
+	  "test.conf:4: listeners.tls.certificates.server_names: must not be empty\n"
+	  "test.conf:4: missing required key \"certificate\" in listeners.tls.certificates\n" },
+	{ TLS_OPEN "tls = { " CERT " certificates = { server_names = [ \"a\" ]; }; }; }" TLS_CLOSE,
+	  "test.conf:2: listeners.tls.certificates: expected a list ( { ... }, ... ), got a group\n" },
+	{ TLS_OPEN "tls = { " CERT " certificates = ( 1 ); }; }" TLS_CLOSE,
+	  "test.conf:2: listeners.tls.certificates: each element must be a group { ... }, got an integer\n" },
+	{ TLS_OPEN "tls = { " CERT " certificates = ( { certificate = \"c\"; private_key = \"k\";\n"
+	  " server_names = [ \"a..b\", \"-a.b\", \"a-.b\", \"a_b.c\", \"*\", \"*.\", \"a.*.b\", \"**.a\","
+	  " \"a.b.\", \"x y\", \"a.*\" ]; } ); }; }"
+	  TLS_CLOSE,
+	  "test.conf:3: invalid server name \"a..b\": a label is empty\n"
+	  "test.conf:3: invalid server name \"-a.b\": a label starts or ends with a hyphen\n"
+	  "test.conf:3: invalid server name \"a-.b\": a label starts or ends with a hyphen\n"
+	  "test.conf:3: invalid server name \"a_b.c\": a host name has only letters, digits, hyphens and dots\n"
+	  "test.conf:3: invalid server name \"*\": a wildcard is only a leading \"*.\"\n"
+	  "test.conf:3: invalid server name \"*.\": a label is empty\n"
+	  "test.conf:3: invalid server name \"a.*.b\": a wildcard is only a leading \"*.\"\n"
+	  "test.conf:3: invalid server name \"**.a\": a wildcard is only a leading \"*.\"\n"
+	  "test.conf:3: invalid server name \"a.b.\": a label is empty\n"
+	  "test.conf:3: invalid server name \"x y\": a host name has only letters, digits, hyphens and dots\n"
+	  "test.conf:3: invalid server name \"a.*\": a wildcard is only a leading \"*.\"\n" },
+	{ TLS_OPEN "tls = { " CERT " certificates = ( { certificate = \"c\"; private_key = \"k\";\n"
+	  " server_names = [ \"a0123456789012345678901234567890123456789012345678901234567890123.b\" ]; } ); }; }"
+	  TLS_CLOSE,
+	  "test.conf:3: invalid server name \"a0123456789012345678901234567890123456789012345678901234567890123.b\": "
+	  "a label is longer than 63 characters\n" },
+	{ TLS_OPEN "tls = { " CERT " certificates = (\n"
+	  " { server_names = [ \"A.example\", \"*.b.example\", \"a.example\" ]; certificate = \"c\"; private_key = \"k\"; },\n"
+	  " { server_names = [ \"b.example\", \"*.B.example\", \"a.EXAMPLE\" ]; certificate = \"c\"; private_key = \"k\"; }\n"
+	  "); }; }" TLS_CLOSE,
+	  "test.conf:3: duplicate server name \"a.example\"\n"
+	  "test.conf:4: server name \"*.b.example\" is already served by the certificates entry at line 3\n"
+	  "test.conf:4: server name \"a.example\" is already served by the certificates entry at line 3\n" },
+	{ TLS_OPEN "tls = { " CERT " };\n tls_handshake_timeout = \"0\"; }" TLS_CLOSE,
+	  "test.conf:3: listeners.tls_handshake_timeout: must be greater than 0\n" },
+	{ TLS_OPEN "tls_handshake_timeout = 10; }" TLS_CLOSE,
+	  "test.conf:2: listeners.tls_handshake_timeout: expected a duration string such as \"30s\", got an integer\n" },
+	/* clusters.protocol auto and clusters.tls */
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ];\n protocol = \"auto\"; } );\n",
+	  "test.conf:3: protocol \"auto\" needs tls (ALPN picks the protocol)\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ];\n tls = 1; protocol = \"auto\"; } );\n",
+	  "test.conf:3: clusters.tls: expected a group { ... }, got an integer\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ];\n tls = {\n certificate = \"c\"; }; },\n"
+	  " { name = \"b\"; endpoints = [ \"127.0.0.1:1\" ]; tls = {\n private_key = \"k\"; }; } );\n",
+	  "test.conf:4: certificate needs private_key\n"
+	  "test.conf:6: private_key needs certificate\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ];\n tls = { sni = \"*.a\"; }; },\n"
+	  " { name = \"b\"; endpoints = [ \"127.0.0.1:1\" ]; tls = { sni = \"app internal\"; }; },\n"
+	  " { name = \"c\"; endpoints = [ \"127.0.0.1:1\" ]; tls = { sni = \"\"; ca_file = \"\"; }; } );\n",
+	  "test.conf:3: invalid sni \"*.a\": a wildcard is not a host name\n"
+	  "test.conf:4: invalid sni \"app internal\": a host name has only letters, digits, hyphens and dots\n"
+	  "test.conf:5: clusters.tls.ca_file: must not be empty\n"
+	  "test.conf:5: clusters.tls.sni: must not be empty\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ];\n tls = { alpn = [ \"h2\" ]; }; },\n"
+	  " { name = \"b\"; endpoints = [ \"127.0.0.1:1\" ]; protocol = \"http2\";\n"
+	  " tls = { alpn = [ \"h2\", \"http/1.1\" ]; }; },\n"
+	  " { name = \"c\"; endpoints = [ \"127.0.0.1:1\" ]; protocol = \"auto\";\n"
+	  " tls = { alpn = [ \"spdy/3\", \"h2\", \"h2\" ]; }; } );\n",
+	  "test.conf:3: alpn \"h2\" needs protocol \"auto\" or \"http2\"\n"
+	  "test.conf:5: alpn \"http/1.1\" needs protocol \"auto\" or \"http1\"\n"
+	  "test.conf:7: invalid alpn \"spdy/3\" (expected \"h2\" or \"http/1.1\")\n"
+	  "test.conf:7: duplicate alpn \"h2\"\n" },
+	{ L1 "clusters = ( { name = \"a\"; endpoints = [ \"127.0.0.1:1\" ];\n"
+	  " tls = { verify = \"yes\";\n min_version = \"tlsv1.3\";\n ciphers = \"x\"; }; } );\n",
+	  "test.conf:3: clusters.tls.verify: expected true or false, got a string\n"
+	  "test.conf:4: clusters.tls.min_version: invalid value \"tlsv1.3\" (expected TLSv1.2 or TLSv1.3)\n"
+	  "test.conf:5: unknown key \"ciphers\" in clusters.tls\n" },
 	/* header matchers */
 	{ VH_OPEN "{ match = { prefix = \"/\"; headers = ( { exact_match = \"x\"; } ); }; " DR " }" VH_CLOSE,
 	  "test.conf:3: missing required key \"name\" in " RP ".match.headers\n" },
@@ -1549,7 +1893,7 @@ END_TEST
 /*
  * What "switchyard -t" does to each shipped file (sy_conf_load, nothing
  * else): every .conf file in etc and etc/examples must load, and the
- * HTTP/2 pair must say what its comments promise.
+ * HTTP/2 pair and the TLS example must say what their comments promise.
  */
 START_TEST(test_shipped_examples)
 {
@@ -1574,7 +1918,7 @@ START_TEST(test_shipped_examples)
 		n++;
 	}
 	globfree(&g);
-	ck_assert_int_ge(n, 3);
+	ck_assert_int_ge(n, 4);
 
 	sy_conf_errors_init(&e);
 	c = sy_conf_load("etc/examples/h2-front.conf", &e);
@@ -1598,7 +1942,127 @@ START_TEST(test_shipped_examples)
 	ck_assert_int_eq(c->clusters[0].protocol, SY_PROTO_HTTP1);
 	ck_assert_str_eq(c->clusters[0].endpoints[0].label, "127.0.0.1:9000");
 	sy_conf_free(c);
+
+	/*
+	 * The TLS example names key files that are not shipped: without the
+	 * TLS module's hook (none here) the load only resolves their paths.
+	 */
+	c = sy_conf_load("etc/examples/tls.conf", &e);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->admin.socket, "/run/switchyard/tls.sock");
+	ck_assert_str_eq(c->listeners[0].addr_label, "127.0.0.1:8443");
+	ck_assert(c->listeners[0].tls.enabled);
+	ck_assert_uint_eq(c->listeners[0].tls.ncerts, 1);
+	ck_assert(strncmp(c->listeners[0].tls.certs[0].certificate, c->dir, strlen(c->dir)) == 0);
+	ck_assert_str_eq(c->listeners[0].tls.certs[0].certificate + strlen(c->dir), "/tls/cert.pem");
+	ck_assert_str_eq(c->listeners[0].tls.certs[0].private_key + strlen(c->dir), "/tls/key.pem");
+	ck_assert_uint_eq(c->listeners[0].tls.nalpn, 2);
+	ck_assert_str_eq(c->listeners[0].tls.alpn[0], "h2");
+	ck_assert_str_eq(c->listeners[0].tls.alpn[1], "http/1.1");
+	ck_assert_int_eq(c->listeners[0].tls_handshake_timeout, 10000);
+	ck_assert_int_eq(c->listeners[0].http.codec_type, SY_CODEC_AUTO);
+	ck_assert(c->listeners[0].http.http2.allow_connect);
+	ck_assert_str_eq(c->listeners[0].http.upgrade_configs[0].upgrade_type, "websocket");
+	ck_assert(!c->clusters[0].tls.enabled);
+	sy_conf_free(c);
 	sy_conf_errors_fini(&e);
+}
+END_TEST
+
+/* ---- hooks of the layers above ------------------------------------------- */
+
+static struct {
+	int loaded, freeing;
+	const struct sy_conf *seen, *freed;
+	int refuse;		/* 0: accept; 1: refuse with an error; 2: refuse silently */
+} t_hooks;
+
+static int
+t_hook_loaded(struct sy_conf *c, struct sy_conf_errors *errs)
+{
+	const struct sy_conf_tls_cert *cert;
+
+	t_hooks.loaded++;
+	t_hooks.seen = c;
+	/* It sees the validated conf: absolute paths, ALPN filled in. */
+	ck_assert(c->listeners[0].tls.enabled);
+	ck_assert_uint_eq(c->listeners[0].tls.nalpn, 2);
+	cert = &c->listeners[0].tls.certs[0];
+	ck_assert_str_eq(cert->certificate + strlen(c->dir), "/cert.pem");
+	ck_assert(strncmp(cert->certificate, c->dir, strlen(c->dir)) == 0);
+	if (t_hooks.refuse == 0)
+		return 0;
+	if (t_hooks.refuse == 1)
+		sy_conf_errors_add(errs, c->path, cert->line, "cannot load certificate \"%s\": no start line",
+		    cert->certificate);
+	return -1;
+}
+
+static void
+t_hook_freeing(struct sy_conf *c)
+{
+	t_hooks.freeing++;
+	t_hooks.freed = c;
+}
+
+#define TLS_L1 "listeners = ( { name = \"l\"; address = \"127.0.0.1:8443\"; http = { stat_prefix = \"p\"; };\n" \
+	"  tls = { certificate = \"cert.pem\"; private_key = \"key.pem\"; }; } );\n"
+
+START_TEST(test_conf_hooks)
+{
+	static const struct sy_conf_hooks hooks = { .loaded = t_hook_loaded, .freeing = t_hook_freeing };
+	struct sy_conf_errors e;
+	struct sy_conf *c;
+	char *out;
+
+	sy_conf_set_hooks(&hooks);
+	memset(&t_hooks, 0, sizeof(t_hooks));
+
+	/* Accepted: loaded once, on the conf returned; freeing at sy_conf_free. */
+	c = load_ok(TLS_L1);
+	ck_assert_int_eq(t_hooks.loaded, 1);
+	ck_assert_ptr_eq(t_hooks.seen, c);
+	ck_assert_int_eq(t_hooks.freeing, 0);
+	sy_conf_free(c);
+	ck_assert_int_eq(t_hooks.freeing, 1);
+	ck_assert_ptr_eq(t_hooks.freed, c);
+
+	/* Refused: the load fails with the hook's error; the conf is freed through the hook. */
+	memset(&t_hooks, 0, sizeof(t_hooks));
+	t_hooks.refuse = 1;
+	sy_conf_errors_init(&e);
+	ck_assert_ptr_null(sy_conf_load_string(TLS_L1, "/srv/sy/test.conf", &e));
+	ck_assert_int_eq(t_hooks.loaded, 1);
+	ck_assert_int_eq(t_hooks.freeing, 1);
+	ck_assert_ptr_eq(t_hooks.freed, t_hooks.seen);
+	ck_assert_uint_eq(e.n, 1);
+	ck_assert_str_eq(e.v[0].file, "/srv/sy/test.conf");
+	ck_assert_int_eq(e.v[0].line, 2);
+	ck_assert_str_eq(e.v[0].msg, "cannot load certificate \"/srv/sy/cert.pem\": no start line");
+	sy_conf_errors_fini(&e);
+
+	/* Refused without a reason: the load still says it failed. */
+	t_hooks.refuse = 2;
+	out = errors_of(TLS_L1);
+	ck_assert_str_eq(out, "test.conf: configuration refused\n");
+	free(out);
+	ck_assert_int_eq(t_hooks.loaded, 2);
+	ck_assert_int_eq(t_hooks.freeing, 2);
+
+	/* An invalid file never reaches the hooks. */
+	memset(&t_hooks, 0, sizeof(t_hooks));
+	out = errors_of(TLS_L1 "workers = 0;\n");
+	ck_assert_str_eq(out, "test.conf:3: workers: 0 is out of range (1..256)\n");
+	free(out);
+	ck_assert_int_eq(t_hooks.loaded, 0);
+	ck_assert_int_eq(t_hooks.freeing, 0);
+
+	/* Without hooks nothing is called. */
+	sy_conf_set_hooks(NULL);
+	c = load_ok(TLS_L1);
+	sy_conf_free(c);
+	ck_assert_int_eq(t_hooks.loaded, 0);
+	ck_assert_int_eq(t_hooks.freeing, 0);
 }
 END_TEST
 
@@ -1815,13 +2279,13 @@ START_TEST(test_dump_json_proxy)
 		/* clusters, with what the names resolved to */
 		"\"clusters\": [{\"name\": \"app\",\"endpoints\": [\"127.0.0.1:9000\", \"[::1]:9001\"],"
 		"\"connect_timeout\": \"250ms\",\"lb_policy\": \"least_request\",\"max_connections\": 1000000,"
-		"\"max_idle_connections\": 0,\"idle_timeout\": \"0s\",\"protocol\": \"http1\","
+		"\"max_idle_connections\": 0,\"idle_timeout\": \"0s\",\"protocol\": \"http1\",\"tls\": null,"
 		"\"http2_protocol_options\": {\"max_concurrent_streams\": 100,\"initial_stream_window_size\": 65536,"
 		"\"initial_connection_window_size\": 1048576,\"max_header_list_kb\": 60},"
 		"\"resolved_endpoints\": [\"127.0.0.1:9000\", \"[::1]:9001\"]},",
 		"{\"name\": \"chat\",\"endpoints\": [\"10.1.2.3:80\"],\"connect_timeout\": \"5s\","
 		"\"lb_policy\": \"random\",\"max_connections\": 1024,\"max_idle_connections\": 32,"
-		"\"idle_timeout\": \"1m\",\"protocol\": \"http1\",\"http2_protocol_options\": {",
+		"\"idle_timeout\": \"1m\",\"protocol\": \"http1\",\"tls\": null,\"http2_protocol_options\": {",
 		"\"lb_policy\": \"round_robin\"",
 		/* a filter shows only its own settings */
 		"\"http_filters\": [{\"name\": \"buffer\",\"max_request_bytes\": 1073741824},"
@@ -1899,6 +2363,17 @@ START_TEST(test_print_keys)
 		"listeners.name\tstring\trequired\treload\t",
 		"listeners.address\taddress\trequired\treload\t",
 		"listeners.backlog\tint(1..65535)\t511\treload\t",
+		"listeners.tls\tgroup\t-\treload\t",
+		"listeners.tls.certificate\tpath\trequired\treload\t",
+		"listeners.tls.private_key\tpath\trequired\treload\t",
+		"listeners.tls.alpn\tstrings\t-\treload\t",
+		"listeners.tls.min_version\tenum(TLSv1.2|TLSv1.3)\tTLSv1.2\treload\t",
+		"listeners.tls.ciphers\tstring\t-\treload\t",
+		"listeners.tls.certificates\tlist\t-\treload\t",
+		"listeners.tls.certificates.server_names\tstrings\trequired\treload\t",
+		"listeners.tls.certificates.certificate\tpath\trequired\treload\t",
+		"listeners.tls.certificates.private_key\tpath\trequired\treload\t",
+		"listeners.tls_handshake_timeout\tduration(>0)\t10s\treload\t",
 		"listeners.http\tgroup\trequired\treload\t",
 		"listeners.http.stat_prefix\tstring\trequired\treload\t",
 		"listeners.http.codec_type\tenum(auto|http1|http2)\tauto\treload\t",
@@ -1980,7 +2455,15 @@ START_TEST(test_print_keys)
 		"clusters.max_connections\tint(1..1000000)\t1024\treload\t",
 		"clusters.max_idle_connections\tint(0..1000000)\t32\treload\t",
 		"clusters.idle_timeout\tduration\t60s\treload\t",
-		"clusters.protocol\tenum(http1|http2)\thttp1\treload\t",
+		"clusters.protocol\tenum(http1|http2|auto)\thttp1\treload\t",
+		"clusters.tls\tgroup\t-\treload\t",
+		"clusters.tls.sni\tstring\t-\treload\t",
+		"clusters.tls.ca_file\tpath\t-\treload\t",
+		"clusters.tls.verify\tbool\ttrue\treload\t",
+		"clusters.tls.alpn\tstrings\t-\treload\t",
+		"clusters.tls.certificate\tpath\t-\treload\t",
+		"clusters.tls.private_key\tpath\t-\treload\t",
+		"clusters.tls.min_version\tenum(TLSv1.2|TLSv1.3)\tTLSv1.2\treload\t",
 		"clusters.http2_protocol_options\tgroup\t-\treload\t",
 		/* allow_connect is refused on a cluster: not listed */
 		"clusters.http2_protocol_options.max_concurrent_streams\tint(1..2147483647)\t100\treload\t",
@@ -2147,6 +2630,9 @@ make_suite(void)
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_proxy_keys);
 	tcase_add_test(tc, test_http2_keys);
+	tcase_add_test(tc, test_tls_keys);
+	tcase_add_test(tc, test_tls_server_names_ok);
+	tcase_add_test(tc, test_conf_hooks);
 	tcase_add_test(tc, test_cluster_resolve_localhost);
 	tcase_add_test(tc, test_cluster_unresolvable);
 	tcase_add_test(tc, test_filters_and_upgrades_minimal);

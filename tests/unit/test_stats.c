@@ -245,6 +245,88 @@ START_TEST(test_register_http2)
 }
 END_TEST
 
+/*
+ * The two TLS scopes share one table: listener.<address>.ssl.* and
+ * cluster.<name>.ssl.*; the label carries ".ssl" (the master appends it).
+ * The HTTP scope counts TLS connections among its own.
+ */
+START_TEST(test_register_ssl)
+{
+	static const char *const ssl[] = {
+		"handshake", "connection_error", "handshake_timeout", "no_certificate",
+		"fail_verify_no_cert", "fail_verify_error", "fail_verify_san", "alpn_h2", "alpn_http11",
+		"alpn_none", "sni_unknown", "versions_tls12", "versions_tls13",
+	};
+	const struct sy_shm_stat_name *nm;
+	char want[SY_STATS_NAME_MAX];
+	uint32_t lis, lssl, http, cl, cssl, i;
+
+	ck_assert_uint_eq(SY_STAT_SSL__N, sizeof(ssl) / sizeof(ssl[0]));
+	lis = sy_stats_register(SY_SCOPE_LISTENER, "127.0.0.1:8443");
+	lssl = sy_stats_register(SY_SCOPE_LISTENER_SSL, "127.0.0.1:8443.ssl");
+	http = sy_stats_register(SY_SCOPE_HTTP, "https");
+	cl = sy_stats_register(SY_SCOPE_CLUSTER, "app");
+	cssl = sy_stats_register(SY_SCOPE_CLUSTER_SSL, "app.ssl");
+	ck_assert_uint_ne(lssl, UINT32_MAX);
+	ck_assert_uint_ne(cssl, UINT32_MAX);
+	ck_assert_uint_eq(lssl, lis + SY_STAT_LISTENER__N);
+	ck_assert_uint_eq(http, lssl + SY_STAT_SSL__N);
+	ck_assert_uint_eq(cssl, cl + SY_STAT_CLUSTER__N);
+	ck_assert_uint_eq(sy_stats_count(), cssl + SY_STAT_SSL__N);
+	ck_assert_uint_eq(sy_stats_scope_size(SY_SCOPE_LISTENER_SSL), SY_STAT_SSL__N);
+	ck_assert_uint_eq(sy_stats_scope_size(SY_SCOPE_CLUSTER_SSL), SY_STAT_SSL__N);
+	ck_assert_str_eq(sy_stats_scope_name(SY_SCOPE_LISTENER_SSL), "listener");
+	ck_assert_str_eq(sy_stats_scope_name(SY_SCOPE_CLUSTER_SSL), "cluster");
+
+	for (i = 0; i < SY_STAT_SSL__N; i++) {
+		ck_assert_str_eq(sy_stats_stat_name(SY_SCOPE_LISTENER_SSL, i), ssl[i]);
+		ck_assert_str_eq(sy_stats_stat_name(SY_SCOPE_CLUSTER_SSL, i), ssl[i]);
+		ck_assert_int_eq(sy_stats_type(SY_SCOPE_LISTENER_SSL, i), SY_STAT_COUNTER);
+		nm = sy_stats_name(lssl + i);
+		snprintf(want, sizeof(want), "listener.127.0.0.1:8443.ssl.%s", ssl[i]);
+		ck_assert_str_eq(nm->name, want);
+		ck_assert_uint_eq(nm->scope, SY_SCOPE_LISTENER_SSL);
+		ck_assert_uint_eq(nm->stat, i);
+		ck_assert_uint_eq(nm->label_len, strlen("127.0.0.1:8443.ssl"));
+		ck_assert(memcmp(nm->name + nm->label_off, "127.0.0.1:8443.ssl", nm->label_len) == 0);
+		nm = sy_stats_name(cssl + i);
+		snprintf(want, sizeof(want), "cluster.app.ssl.%s", ssl[i]);
+		ck_assert_str_eq(nm->name, want);
+		ck_assert_uint_eq(nm->scope, SY_SCOPE_CLUSTER_SSL);
+		ck_assert_uint_eq(nm->label_len, strlen("app.ssl"));
+	}
+	ck_assert_uint_eq(sy_stats_find("listener.127.0.0.1:8443.ssl.alpn_h2"), lssl + SY_SSL_alpn_h2);
+	ck_assert_uint_eq(sy_stats_find("cluster.app.ssl.fail_verify_san"), cssl + SY_SSL_fail_verify_san);
+	ck_assert_str_eq(sy_stats_help(SY_SCOPE_CLUSTER_SSL, SY_SSL_fail_verify_no_cert),
+	    "upstream handshakes failed: the peer sent no certificate");
+	ck_assert_str_eq(sy_stats_help(SY_SCOPE_LISTENER_SSL, SY_SSL_handshake_timeout),
+	    "TLS handshakes that did not finish within tls_handshake_timeout");
+	nm = sy_stats_name(http + SY_HTTP_downstream_cx_ssl_total);
+	ck_assert_str_eq(nm->name, "http.https.downstream_cx_ssl_total");
+	ck_assert_uint_eq(nm->type, SY_STAT_COUNTER);
+	nm = sy_stats_name(http + SY_HTTP_downstream_cx_ssl_active);
+	ck_assert_str_eq(nm->name, "http.https.downstream_cx_ssl_active");
+	ck_assert_uint_eq(nm->type, SY_STAT_GAUGE);
+	ck_assert_str_eq(sy_stats_help(SY_SCOPE_HTTP, SY_HTTP_downstream_cx_ssl_active), "TLS connections open");
+
+	/* Idempotent, and independent of the scopes whose label they extend. */
+	ck_assert_uint_eq(sy_stats_register(SY_SCOPE_LISTENER_SSL, "127.0.0.1:8443.ssl"), lssl);
+	ck_assert_uint_eq(sy_stats_register(SY_SCOPE_CLUSTER_SSL, "app.ssl"), cssl);
+	ck_assert_uint_eq(sy_stats_register(SY_SCOPE_LISTENER, "127.0.0.1:8443"), lis);
+
+	/* Counters retire with a dead worker's slot; the gauge is reclaimed. */
+	sy_stats_use_slot(SY_STATS_SLOT_FIRST_WORKER);
+	sy_stat_inc(lssl + SY_SSL_handshake);
+	sy_stat_inc(cssl + SY_SSL_fail_verify_error);
+	sy_stat_inc(http + SY_HTTP_downstream_cx_ssl_active);
+	sy_stats_use_slot(SY_STATS_SLOT_MASTER);
+	sy_stats_retire_slot(SY_STATS_SLOT_FIRST_WORKER);
+	ck_assert_int_eq(sy_stats_read(lssl + SY_SSL_handshake), 1);
+	ck_assert_int_eq(sy_stats_read(cssl + SY_SSL_fail_verify_error), 1);
+	ck_assert_int_eq(sy_stats_read(http + SY_HTTP_downstream_cx_ssl_active), 0);
+}
+END_TEST
+
 START_TEST(test_register_reload_stable)
 {
 	uint32_t a, b, a2, b2;
@@ -479,6 +561,12 @@ START_TEST(test_templates)
 	ck_assert_ptr_nonnull(strstr(text, "http.<stat_prefix>.http2.streams_active\tgauge\t"));
 	ck_assert_ptr_nonnull(strstr(text, "cluster.<name>.http2.extended_connect_refused\tcounter\t"));
 	ck_assert_ptr_nonnull(strstr(text, "cluster.<name>.upstream_rq_extended_connect_refused\tcounter\t"));
+	ck_assert_ptr_nonnull(strstr(text, "http.<stat_prefix>.downstream_cx_ssl_total\tcounter\tTLS connections\n"));
+	ck_assert_ptr_nonnull(strstr(text, "http.<stat_prefix>.downstream_cx_ssl_active\tgauge\tTLS connections open\n"));
+	ck_assert_ptr_nonnull(strstr(text, "listener.<address>.ssl.handshake\tcounter\tTLS handshakes completed\n"));
+	ck_assert_ptr_nonnull(strstr(text, "listener.<address>.ssl.versions_tls13\tcounter\t"));
+	ck_assert_ptr_nonnull(strstr(text, "cluster.<name>.ssl.fail_verify_san\tcounter\t"
+	    "upstream handshakes failed: the certificate does not match the expected host name (sni)\n"));
 	for (line = strtok_r(text, "\n", &save); line != NULL; line = strtok_r(NULL, "\n", &save)) {
 		char *t1 = strchr(line, '\t'), *t2 = t1 != NULL ? strchr(t1 + 1, '\t') : NULL;
 
@@ -487,8 +575,8 @@ START_TEST(test_templates)
 		ck_assert_uint_gt(strlen(t2 + 1), 0);
 		lines++;
 	}
-	ck_assert_uint_eq(lines, SY_STAT_SERVER__N + SY_STAT_LISTENER__N + SY_STAT_HTTP__N +
-	    SY_STAT_H2__N + SY_STAT_UPGRADE__N + SY_STAT_CLUSTER__N + SY_STAT_H2__N);
+	ck_assert_uint_eq(lines, SY_STAT_SERVER__N + SY_STAT_LISTENER__N + SY_STAT_SSL__N + SY_STAT_HTTP__N +
+	    SY_STAT_H2__N + SY_STAT_UPGRADE__N + SY_STAT_CLUSTER__N + SY_STAT_H2__N + SY_STAT_SSL__N);
 	free(text);
 
 	ck_assert_str_eq(sy_stats_scope_name(SY_SCOPE_HTTP), "http");
@@ -528,6 +616,7 @@ make_suite(void)
 	tcase_add_test(tc, test_layout_invalid);
 	tcase_add_test(tc, test_register);
 	tcase_add_test(tc, test_register_http2);
+	tcase_add_test(tc, test_register_ssl);
 	tcase_add_test(tc, test_register_reload_stable);
 	tcase_add_test(tc, test_sum_slots);
 	tcase_add_test(tc, test_retire);
