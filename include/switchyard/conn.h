@@ -1,7 +1,8 @@
 /*
  * conn.h - one downstream connection: socket, I/O operations table (plain
- * now, TLS later), buffers with back-pressure, timers, and the protocol
- * session that sits on it (HTTP/1.1 today).  The session reads conn->in
+ * or TLS), buffers with back-pressure, timers, and the protocol session
+ * that sits on it (HTTP/1.1 or HTTP/2, chosen by codec_type, the
+ * connection preface or ALPN).  The session reads conn->in
  * and writes conn->out; conn.c moves bytes between them and the socket.
  */
 #ifndef SWITCHYARD_CONN_H
@@ -19,11 +20,17 @@ struct sy_conn;
 struct sy_worker;
 struct sy_conf_listener;
 
-/* How bytes reach the socket: the TLS layer will be another table. */
+/*
+ * How bytes reach the socket: plain, or TLS (src/tls/).  read and write
+ * behave as read(2)/send(2): -1 with errno EAGAIN when they would block
+ * (a TLS layer that needs to write first sets c->io_want_write).
+ */
 struct sy_conn_io {
 	ssize_t (*read)(struct sy_conn *c, void *p, size_t n);
 	ssize_t (*write)(struct sy_conn *c, const void *p, size_t n);
-	void (*close)(struct sy_conn *c);
+	void (*close)(struct sy_conn *c);	/* also closes c->fd */
+	void (*shutdown_write)(struct sy_conn *c);	/* half-close (TLS: close_notify first) */
+	size_t (*pending)(struct sy_conn *c);	/* bytes readable without the socket; NULL: none */
 };
 
 /* A protocol session on a connection (HTTP/1.1 server side for now). */
@@ -51,6 +58,8 @@ struct sy_conn {
 	struct sy_loop *loop;
 	const struct sy_conf_listener *listener;
 	const struct sy_conn_io *io;
+	void *io_ctx;		/* the I/O layer's state (TLS) */
+	bool io_want_write;	/* the I/O layer needs POLLOUT to make progress */
 	const struct sy_conn_proto *proto;
 	void *session;
 	struct sy_buf in, out;

@@ -78,6 +78,7 @@ struct sy_stream {
 	const char *request_id;
 	uint64_t conn_id;
 	const char *peer;		/* client address "ip:port" */
+	bool secure;			/* the client connection is TLS (x-forwarded-proto) */
 	struct sy_loop *loop;		/* the worker's loop, for filters' timers */
 	struct sy_buf scratch;		/* request bytes handed to the decode chain */
 };

@@ -34,7 +34,10 @@ struct sy_upstream_cb {
 	void (*on_error)(void *owner, struct sy_upstream *u, int err);
 };
 
-enum sy_upstream_state { SY_UP_CONNECTING, SY_UP_ACTIVE, SY_UP_IDLE, SY_UP_DEAD };
+/* CONNECTING then, for a TLS cluster, HANDSHAKE; on_connected comes after both. */
+enum sy_upstream_state { SY_UP_CONNECTING, SY_UP_HANDSHAKE, SY_UP_ACTIVE, SY_UP_IDLE, SY_UP_DEAD };
+
+struct sy_tls_client;
 
 struct sy_upstream {
 	int fd;
@@ -52,6 +55,8 @@ struct sy_upstream {
 	bool shut_wr;			/* shutdown(SHUT_WR) once out is empty */
 	bool shut_wr_done;
 	int connect_err;		/* connect() failed at once with this errno */
+	struct sy_tls_client *tls;	/* TLS clusters */
+	bool tls_want_write;
 	struct sy_upstream *next;	/* pool list */
 	struct sy_loop *loop;
 };
@@ -87,5 +92,13 @@ void sy_upstream_flush(struct sy_upstream *u);
 /* Half-close toward the upstream once u->out is empty. */
 void sy_upstream_shutdown_write(struct sy_upstream *u);
 void sy_upstream_pause_read(struct sy_upstream *u, bool pause);
+/*
+ * protocol "auto": what ALPN picked on the last TLS handshake with the
+ * cluster in this worker (SY_PROTO_HTTP1 or SY_PROTO_HTTP2), or -1 before
+ * the first one.
+ */
+int sy_upstream_cluster_protocol(const struct sy_conf_cluster *cluster);
+/* The protocol ALPN selected on a TLS connection ("h2", "http/1.1"), or NULL. */
+const char *sy_upstream_alpn(const struct sy_upstream *u);
 
 #endif

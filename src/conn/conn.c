@@ -21,6 +21,7 @@
 #include "switchyard/http1.h"
 #include "switchyard/http2.h"
 #include "switchyard/stats.h"
+#include "switchyard/tls.h"
 #include "switchyard/worker.h"
 
 #include "switchyard/h1_server.h"
@@ -43,10 +44,17 @@ conn_plain_close(struct sy_conn *c)
 	close(c->fd);
 }
 
+static void
+conn_plain_shutdown_write(struct sy_conn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+}
+
 static const struct sy_conn_io conn_plain_io = {
 	.read = conn_plain_read,
 	.write = conn_plain_write,
 	.close = conn_plain_close,
+	.shutdown_write = conn_plain_shutdown_write,
 };
 
 static void conn_on_event(struct sy_loop *loop, int fd, short revents, void *arg);
@@ -99,11 +107,56 @@ static const struct sy_conn_proto conn_sniff_proto = {
 	.on_drain = conn_sniff_drain,
 };
 
+/* The TLS handshake finished: ALPN picks the codec (no ALPN: codec_type). */
+static void
+conn_tls_established(struct sy_conn *c)
+{
+	const char *alpn = sy_tls_conn_alpn(c);
+	bool h2 = alpn != NULL ? strcmp(alpn, "h2") == 0 :
+	    c->listener->http.codec_type == SY_CODEC_HTTP2;
+
+	sy_conn_set_timer(c, -1);
+	if ((h2 ? sy_h2_server_attach(c) : sy_h1_server_attach(c)) == -1) {
+		sy_log_conn(SY_LOG_ERROR, &c->log, "cannot start http session: out of memory");
+		sy_conn_close(c);
+	}
+}
+
+static int
+conn_tls_readable(struct sy_conn *c)
+{
+	/* Not reached: the codec is attached before the first byte. */
+	return SY_OK;
+}
+
+static void
+conn_tls_timer(struct sy_conn *c)
+{
+	sy_log_conn(SY_LOG_INFO, &c->log, "tls handshake not done within %lldms: closing",
+	    (long long)c->listener->tls_handshake_timeout);
+	sy_stat_inc(c->listener->stats_ssl_base + SY_SSL_handshake_timeout);
+	sy_conn_close(c);
+}
+
+static const struct sy_conn_proto conn_tls_proto = {
+	.on_readable = conn_tls_readable,
+	.on_eof = conn_sniff_eof,
+	.on_timer = conn_tls_timer,
+	.on_drain = conn_sniff_drain,
+};
+
 static int
 conn_attach(struct sy_conn *c)
 {
 	const struct sy_conf_http *http = &c->listener->http;
 
+	if (c->listener->tls.enabled) {
+		if (sy_tls_server_attach(c, conn_tls_established) == -1)
+			return -1;
+		c->proto = &conn_tls_proto;
+		sy_conn_set_timer(c, c->listener->tls_handshake_timeout);
+		return 0;
+	}
 	switch (http->codec_type) {
 	case SY_CODEC_HTTP2:
 		return sy_h2_server_attach(c);
@@ -131,7 +184,7 @@ conn_update_events(struct sy_conn *c)
 	if (!c->read_paused && !c->close_after_flush && !c->eof &&
 	    sy_buf_len(&c->out) < SY_CONN_HIGH_WATER)
 		ev |= POLLIN;
-	if (sy_buf_len(&c->out) > 0)
+	if (sy_buf_len(&c->out) > 0 || c->io_want_write)
 		ev |= POLLOUT;
 	sy_loop_set_events(c->loop, c->fd, ev);
 }
@@ -230,13 +283,13 @@ sy_conn_flush(struct sy_conn *c)
 	}
 	sy_buf_release_if_empty(&c->out);
 	if (sy_buf_len(&c->out) == 0 && c->shut_wr_after_flush && !c->shut_wr_done) {
-		shutdown(c->fd, SHUT_WR);
+		c->io->shutdown_write(c);
 		c->shut_wr_done = true;
 	}
 	if (sy_buf_len(&c->out) == 0 && c->close_after_flush) {
 		/* Lingering close: stop sending, let the client read the reply. */
 		if (!c->shut_wr_done)
-			shutdown(c->fd, SHUT_WR);
+			c->io->shutdown_write(c);
 		sy_conn_close(c);
 		return;
 	}
@@ -280,8 +333,22 @@ conn_on_timer(struct sy_loop *loop, void *arg)
 		c->proto->on_timer(c);
 }
 
+static void conn_read_once(struct sy_conn *c);
+
+/* Read, and keep reading what the I/O layer already holds (TLS records). */
 static void
 conn_read(struct sy_conn *c)
+{
+	unsigned rounds = 0;
+
+	do
+		conn_read_once(c);
+	while (!c->closed && !c->read_paused && !c->eof && c->io->pending != NULL &&
+	    sy_buf_len(&c->out) < SY_CONN_HIGH_WATER && c->io->pending(c) > 0 && ++rounds < 64);
+}
+
+static void
+conn_read_once(struct sy_conn *c)
 {
 	ssize_t n;
 
@@ -294,9 +361,13 @@ conn_read(struct sy_conn *c)
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 			sy_buf_release_if_empty(&c->in);
+			if (c->io_want_write)
+				conn_update_events(c);
 			return;
 		}
-		sy_log_conn(SY_LOG_INFO, &c->log, "read failed: %s", strerror(errno));
+		/* A TLS failure (EPROTO) was logged by the TLS layer. */
+		if (errno != EPROTO)
+			sy_log_conn(SY_LOG_INFO, &c->log, "read failed: %s", strerror(errno));
 		sy_conn_close(c);
 		return;
 	}
@@ -325,6 +396,8 @@ conn_on_event(struct sy_loop *loop, int fd, short revents, void *arg)
 {
 	struct sy_conn *c = arg;
 
+	bool want_write = c->io_want_write;
+
 	if (revents & POLLOUT)
 		sy_conn_flush(c);
 	if (c->closed)
@@ -332,5 +405,8 @@ conn_on_event(struct sy_loop *loop, int fd, short revents, void *arg)
 	if (revents & (POLLIN | POLLHUP | POLLERR)) {
 		if ((revents & POLLIN) || !(revents & POLLOUT))
 			conn_read(c);
+	} else if ((revents & POLLOUT) && want_write) {
+		/* The TLS layer wanted to write to make progress on a read. */
+		conn_read(c);
 	}
 }

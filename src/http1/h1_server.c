@@ -122,6 +122,7 @@ h1_stream_start(struct h1_session *h)
 	h->stream.loop = h->c->loop;
 	h->stream.peer = h->c->peer;
 	h->stream.conn_id = h->c->id;
+	h->stream.secure = h->c->listener->tls.enabled;
 	h->stream_active = true;
 	h->head_seen = false;
 	h->chunked_out = false;

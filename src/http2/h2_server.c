@@ -267,6 +267,7 @@ h2_on_begin_headers(nghttp2_session *ng, const nghttp2_frame *frame, void *ud)
 	st->s.loop = h->c->loop;
 	st->s.peer = h->c->peer;
 	st->s.conn_id = h->c->id;
+	st->s.secure = h->c->listener->tls.enabled;
 	st->next = h->streams;
 	if (h->streams != NULL)
 		h->streams->prev = st;

@@ -17,6 +17,7 @@
 #include "switchyard/http1.h"
 #include "switchyard/master.h"
 #include "switchyard/stats.h"
+#include "switchyard/tls.h"
 
 #define MAIN_DEFAULT_CONF SY_SYSCONFDIR "/switchyard/switchyard.conf"
 
@@ -59,6 +60,8 @@ main(int argc, char **argv)
 
 	memset(&o, 0, sizeof(o));
 	o.conf_path = MAIN_DEFAULT_CONF;
+	/* Every load (start, reload, -t) builds the TLS contexts too. */
+	sy_conf_set_hooks(&sy_tls_conf_hooks);
 	while ((ch = getopt_long(argc, argv, "c:tfXVh", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'c':

@@ -70,12 +70,18 @@ struct router_state {
 	bool parsing;			/* inside sy_h1_parse over u->in */
 	bool parser_done;		/* tunnel: free the response parser */
 	bool drop_pending;		/* release u once parsing returns */
+	/* protocol "auto" before the first handshake told which one: */
+	struct sy_upstream *probe_u;	/* the TLS connection whose ALPN decides */
+	bool probing;
+	bool probe_end;			/* the client's body ended while probing */
+	struct sy_headers *probe_trailers;
 	const char *bad_request;	/* router_prepare: answer 400 with this */
 };
 
 static const struct sy_upstream_cb router_up_cb;
 static const struct sy_h1_callbacks router_resp_cb;
 static const struct sy_h2_upstream_cb router_h2_cb;
+static const struct sy_upstream_cb router_probe_cb;
 
 static void
 router_cluster_stat(struct router_state *r, unsigned stat, int64_t v)
@@ -92,6 +98,10 @@ router_has_upstream(const struct router_state *r)
 static void
 router_drop_upstream(struct router_state *r, bool reusable)
 {
+	if (r->probe_u != NULL) {
+		sy_upstream_release(r->probe_u, false);
+		r->probe_u = NULL;
+	}
 	if (r->us != NULL) {
 		/* A tunnel torn down before both sides ended is a CONNECT_ERROR. */
 		if (r->tunnel && !(r->down_eof && r->up_eof))
@@ -265,7 +275,11 @@ router_prepare(struct router_state *r, struct sy_msg *req)
 	} else if (sy_headers_add_cstr(&req->headers, "x-forwarded-for", ip) == -1) {
 		return -1;
 	}
-	if (sy_headers_set(&req->headers, "x-forwarded-proto", "http") == -1)
+	if (sy_headers_set(&req->headers, "x-forwarded-proto", s->secure ? "https" : "http") == -1)
+		return -1;
+	/* :scheme toward HTTP/2 follows the upstream connection's transport. */
+	if (r->up_h2 && sy_headers_set(&req->headers, ":scheme",
+	    act->cluster_ref->tls.enabled ? "https" : "http") == -1)
 		return -1;
 	if (s->request_id != NULL && sy_headers_set(&req->headers, "x-request-id", s->request_id) == -1)
 		return -1;
@@ -315,7 +329,8 @@ router_connect(struct router_state *r)
 		}
 		return 0;	/* the head goes out from router_h2_ready */
 	}
-	r->u = sy_upstream_acquire(r->act->cluster_ref, &router_up_cb, r);
+	if (r->u == NULL)	/* a probe may have left us a connection */
+		r->u = sy_upstream_acquire(r->act->cluster_ref, &router_up_cb, r);
 	if (r->u == NULL) {
 		if (errno == EAGAIN) {
 			router_cluster_stat(r, SY_CLUSTER_upstream_cx_none_healthy, 1);
@@ -339,38 +354,135 @@ router_connect(struct router_state *r)
 
 static void router_on_timer(struct sy_loop *loop, void *arg);
 
+/* Prepare the request for the cluster's protocol and send it on its way. */
+static int
+router_start(struct router_state *r)
+{
+	struct sy_stream *s = r->s;
+	struct sy_h1_limits lim = { 64 * 1024, 100 };
+
+	if (router_prepare(r, &s->req) == -1) {
+		if (r->bad_request != NULL)
+			router_fail(r, 400, r->bad_request);
+		else
+			router_fail(r, 500, "cannot prepare request");
+		return -1;
+	}
+	if (!r->up_h2 && (r->parser = sy_h1_parser_new(SY_H1_RESPONSE, &lim, &router_resp_cb, r)) == NULL) {
+		router_fail(r, 500, "out of memory");
+		return -1;
+	}
+	return router_connect(r);
+}
+
 static enum sy_filter_status
 router_decode_headers(struct sy_filter *f, struct sy_msg *req, bool end_stream)
 {
 	struct router_state *r = f->state;
 	struct sy_stream *s = f->stream;
-	struct sy_h1_limits lim = { 64 * 1024, 100 };
+	const struct sy_conf_cluster *cl;
+	int known;
 
 	r->f = f;
 	r->s = s;
 	r->act = &s->route->route;
+	cl = r->act->cluster_ref;
 	r->idle_timeout = r->act->idle_timeout_set ? r->act->idle_timeout : s->http->stream_idle_timeout;
-	r->up_h2 = r->act->cluster_ref->protocol == SY_PROTO_HTTP2;
 	sy_timer_init(&r->timer, router_on_timer, r);
-	if (router_prepare(r, req) == -1) {
-		if (r->bad_request != NULL)
-			router_fail(r, 400, r->bad_request);
-		else
-			router_fail(r, 500, "cannot prepare request");
-		return SY_FILTER_STOP;
+	known = cl->protocol == SY_PROTO_AUTO ? sy_upstream_cluster_protocol(cl) : cl->protocol;
+	if (known < 0) {
+		/* protocol "auto": one TLS handshake tells (ALPN), then we go on. */
+		r->probe_u = sy_upstream_acquire(cl, &router_probe_cb, r);
+		if (r->probe_u == NULL) {
+			if (errno == EAGAIN) {
+				router_cluster_stat(r, SY_CLUSTER_upstream_cx_none_healthy, 1);
+				router_fail(r, 503, "no healthy upstream");
+			} else {
+				router_fail(r, 502, "cannot connect to upstream");
+			}
+			return SY_FILTER_STOP;
+		}
+		r->probing = true;
+	} else {
+		r->up_h2 = known == SY_PROTO_HTTP2;
+		if (router_start(r) == -1)
+			return SY_FILTER_STOP;
 	}
-	if (!r->up_h2 && (r->parser = sy_h1_parser_new(SY_H1_RESPONSE, &lim, &router_resp_cb, r)) == NULL) {
-		router_fail(r, 500, "out of memory");
-		return SY_FILTER_STOP;
-	}
-	if (router_connect(r) == -1)
-		return SY_FILTER_STOP;
 	if (end_stream)
 		r->req_done = true;
 	if (r->act->timeout > 0)
 		sy_timer_start(s->loop, &r->timer, r->act->timeout);
 	return SY_FILTER_STOP;
 }
+
+static enum sy_filter_status router_decode_data(struct sy_filter *f, struct sy_buf *data,
+    bool end_stream);
+static enum sy_filter_status router_decode_trailers(struct sy_filter *f, struct sy_headers *t);
+
+/* The probe connection is up: its ALPN answer is now the cluster's. */
+static void
+router_probe_connected(void *owner, struct sy_upstream *u)
+{
+	struct router_state *r = owner;
+	const char *alpn = sy_upstream_alpn(u);
+	struct sy_buf held = r->held;
+	bool end = r->probe_end;
+
+	r->probing = false;
+	r->probe_u = NULL;
+	if (alpn != NULL && strcmp(alpn, "h2") == 0) {
+		/* HTTP/2 goes through the shared sessions: this one is not needed. */
+		sy_upstream_release(u, false);
+		r->up_h2 = true;
+	} else {
+		u->cb = &router_up_cb;
+		r->u = u;
+		r->up_h2 = false;
+	}
+	if (router_start(r) == -1 || r->s->response_started)
+		return;
+	if (r->u != NULL && r->u->state == SY_UP_ACTIVE)
+		sy_upstream_flush(r->u);
+	/* What the client sent meanwhile takes its normal path now. */
+	memset(&r->held, 0, sizeof(r->held));
+	if (sy_buf_len(&held) > 0 || end)
+		router_decode_data(r->f, &held, end);
+	sy_buf_release(&held);
+	if (r->probe_trailers != NULL)
+		router_decode_trailers(r->f, r->probe_trailers);
+}
+
+static void
+router_probe_connect_failed(void *owner, struct sy_upstream *u, int err, bool timed_out)
+{
+	struct router_state *r = owner;
+
+	(void)u;
+	(void)err;
+	router_fail(r, 502, timed_out ? "upstream connect timeout" : "upstream connect error");
+}
+
+static void
+router_probe_unexpected(void *owner, struct sy_upstream *u)
+{
+	(void)owner;
+	(void)u;
+}
+
+static void
+router_probe_error(void *owner, struct sy_upstream *u, int err)
+{
+	router_probe_connect_failed(owner, u, err, false);
+}
+
+static const struct sy_upstream_cb router_probe_cb = {
+	.on_connected = router_probe_connected,
+	.on_connect_failed = router_probe_connect_failed,
+	.on_readable = router_probe_unexpected,
+	.on_writable = router_probe_unexpected,
+	.on_eof = router_probe_unexpected,
+	.on_error = router_probe_error,
+};
 
 static void
 router_write_upstream(struct router_state *r, struct sy_buf *data)
@@ -405,6 +517,16 @@ router_decode_data(struct sy_filter *f, struct sy_buf *data, bool end_stream)
 	struct router_state *r = f->state;
 	struct sy_stream *s = f->stream;
 
+	if (r->probing) {
+		/* Body or payload before we know the protocol: held, bounded. */
+		if (sy_buf_append(&r->held, sy_buf_rpos(data), sy_buf_len(data)) == -1)
+			goto nomem;
+		sy_buf_consume(data, sy_buf_len(data));
+		if (end_stream)
+			r->probe_end = true;
+		router_client_flow(r);
+		return SY_FILTER_STOP;
+	}
 	if (!r->req_done && r->us != NULL) {
 		/* Request body on an HTTP/2 stream (queued until the head goes). */
 		if (sy_buf_len(data) > 0 || end_stream) {
@@ -475,6 +597,10 @@ router_decode_trailers(struct sy_filter *f, struct sy_headers *t)
 {
 	struct router_state *r = f->state;
 
+	if (r->probing) {
+		r->probe_trailers = t;
+		return SY_FILTER_STOP;
+	}
 	if (r->req_done)
 		return SY_FILTER_STOP;
 	r->req_done = true;

@@ -20,6 +20,7 @@
 #include "switchyard/conf.h"
 #include "switchyard/log.h"
 #include "switchyard/stats.h"
+#include "switchyard/tls.h"
 #include "switchyard/upstream.h"
 
 struct upstream_endpoint {
@@ -34,6 +35,7 @@ struct upstream_cluster {
 	const struct sy_conf_cluster *conf;
 	struct upstream_endpoint *eps;
 	unsigned rr;
+	int alpn_protocol;		/* -1, or what the last handshake's ALPN picked */
 };
 
 static struct {
@@ -66,6 +68,7 @@ sy_upstream_init(struct sy_loop *loop, const struct sy_conf *conf)
 		struct upstream_cluster *uc = &up.clusters[i];
 
 		uc->conf = c;
+		uc->alpn_protocol = -1;
 		uc->eps = calloc(c->nendpoints ? c->nendpoints : 1, sizeof(*uc->eps));
 		if (uc->eps == NULL)
 			return -1;
@@ -94,6 +97,7 @@ upstream_close(struct sy_upstream *u)
 		upstream_stat(u, SY_CLUSTER_upstream_cx_destroy, 1);
 	}
 	sy_timer_stop(up.loop, &u->timer);
+	sy_tls_client_free(u->tls);
 	sy_buf_release(&u->in);
 	sy_buf_release(&u->out);
 	free(u);
@@ -191,10 +195,12 @@ upstream_update_events(struct sy_upstream *u)
 		return;
 	if (u->state == SY_UP_CONNECTING) {
 		ev = POLLOUT;
+	} else if (u->state == SY_UP_HANDSHAKE) {
+		ev = u->tls_want_write ? POLLOUT : POLLIN;
 	} else {
 		if (!u->read_paused && !u->eof)
 			ev |= POLLIN;
-		if (sy_buf_len(&u->out) > 0)
+		if (sy_buf_len(&u->out) > 0 || u->tls_want_write)
 			ev |= POLLOUT;
 	}
 	sy_loop_set_events(up.loop, u->fd, ev);
@@ -304,6 +310,7 @@ sy_upstream_release(struct sy_upstream *u, bool reusable)
 	u->owner = NULL;
 	if (reusable && u->state == SY_UP_ACTIVE && !u->eof && !u->shut_wr &&
 	    sy_buf_len(&u->in) == 0 && sy_buf_len(&u->out) == 0 &&
+	    (u->tls == NULL || sy_tls_client_pending(u->tls) == 0) &&
 	    ep->nidle < (unsigned)u->cluster->max_idle_connections) {
 		u->state = SY_UP_IDLE;
 		u->read_paused = false;
@@ -338,7 +345,11 @@ sy_upstream_flush(struct sy_upstream *u)
 	if (u->state != SY_UP_ACTIVE)
 		return;
 	while (sy_buf_len(&u->out) > 0) {
-		n = send(u->fd, sy_buf_rpos(&u->out), sy_buf_len(&u->out), MSG_NOSIGNAL);
+		if (u->tls != NULL)
+			n = sy_tls_client_write(u->tls, sy_buf_rpos(&u->out), sy_buf_len(&u->out),
+			    &u->tls_want_write);
+		else
+			n = send(u->fd, sy_buf_rpos(&u->out), sy_buf_len(&u->out), MSG_NOSIGNAL);
 		if (n == -1) {
 			if (errno == EINTR)
 				continue;
@@ -352,6 +363,8 @@ sy_upstream_flush(struct sy_upstream *u)
 	}
 	sy_buf_release_if_empty(&u->out);
 	if (sy_buf_len(&u->out) == 0 && u->shut_wr && !u->shut_wr_done) {
+		if (u->tls != NULL)
+			sy_tls_client_shutdown(u->tls);
 		shutdown(u->fd, SHUT_WR);
 		u->shut_wr_done = true;
 	}
@@ -383,8 +396,10 @@ upstream_on_timer(struct sy_loop *loop, void *arg)
 
 	switch (u->state) {
 	case SY_UP_CONNECTING:
-		sy_log(SY_LOG_WARN, "cannot connect to cluster \"%s\" (%s): timed out after %" PRId64 "ms",
-		    u->cluster->name, u->cluster->endpoints[u->endpoint].label, u->cluster->connect_timeout);
+	case SY_UP_HANDSHAKE:
+		sy_log(SY_LOG_WARN, "cannot connect to cluster \"%s\" (%s): %stimed out after %" PRId64 "ms",
+		    u->cluster->name, u->cluster->endpoints[u->endpoint].label,
+		    u->state == SY_UP_HANDSHAKE ? "tls handshake " : "", u->cluster->connect_timeout);
 		upstream_stat(u, SY_CLUSTER_upstream_cx_connect_timeout, 1);
 		upstream_stat(u, SY_CLUSTER_upstream_cx_connect_fail, 1);
 		u->state = SY_UP_DEAD;
@@ -411,16 +426,92 @@ upstream_on_timer(struct sy_loop *loop, void *arg)
 	}
 }
 
+/* TLS clusters: the client handshake, after connect() and before on_connected. */
+static void
+upstream_handshake(struct sy_upstream *u)
+{
+	char why[256];
+	int rc;
+
+	if (u->tls == NULL) {
+		u->tls = sy_tls_client_new(u->cluster, u->fd, u->cluster->endpoints[u->endpoint].host);
+		if (u->tls == NULL) {
+			snprintf(why, sizeof(why), "cannot start tls");
+			rc = SY_ERROR;
+			goto done;
+		}
+		u->state = SY_UP_HANDSHAKE;
+	}
+	rc = sy_tls_client_handshake(u->tls, &u->tls_want_write, why, sizeof(why));
+done:
+	if (rc == SY_AGAIN) {
+		upstream_update_events(u);
+		return;
+	}
+	if (rc == SY_ERROR) {
+		sy_log(SY_LOG_WARN, "cannot connect to cluster \"%s\" (%s): %s", u->cluster->name,
+		    u->cluster->endpoints[u->endpoint].label, why);
+		sy_timer_stop(up.loop, &u->timer);
+		upstream_stat(u, SY_CLUSTER_upstream_cx_connect_fail, 1);
+		u->state = SY_UP_DEAD;
+		sy_loop_del(up.loop, u->fd);
+		u->cb->on_connect_failed(u->owner, u, EPROTO, false);
+		return;
+	}
+	sy_timer_stop(up.loop, &u->timer);
+	u->state = SY_UP_ACTIVE;
+	{
+		const char *alpn = sy_tls_client_alpn(u->tls);
+
+		up.clusters[u->cluster->index].alpn_protocol =
+		    alpn != NULL && strcmp(alpn, "h2") == 0 ? SY_PROTO_HTTP2 : SY_PROTO_HTTP1;
+	}
+	upstream_update_events(u);
+	u->cb->on_connected(u->owner, u);
+}
+
+int
+sy_upstream_cluster_protocol(const struct sy_conf_cluster *cluster)
+{
+	return up.clusters[cluster->index].alpn_protocol;
+}
+
+const char *
+sy_upstream_alpn(const struct sy_upstream *u)
+{
+	return u->tls != NULL ? sy_tls_client_alpn(u->tls) : NULL;
+}
+
 static void
 upstream_read(struct sy_upstream *u)
 {
 	ssize_t n;
+	size_t got = 0;
 
-	if (sy_buf_reserve(&u->in, 4096) == -1) {
-		upstream_fail(u, ENOMEM);
+	for (;;) {
+		if (sy_buf_reserve(&u->in, 4096) == -1) {
+			upstream_fail(u, ENOMEM);
+			return;
+		}
+		if (u->tls != NULL)
+			n = sy_tls_client_read(u->tls, sy_buf_wpos(&u->in), sy_buf_room(&u->in),
+			    &u->tls_want_write);
+		else
+			n = recv(u->fd, sy_buf_wpos(&u->in), sy_buf_room(&u->in), 0);
+		if (n <= 0)
+			break;
+		u->in.end += (size_t)n;
+		got += (size_t)n;
+		upstream_stat(u, SY_CLUSTER_upstream_cx_rx_bytes_total, n);
+		/* Decrypted bytes may wait inside TLS without the socket being readable. */
+		if (u->tls == NULL || sy_tls_client_pending(u->tls) == 0 || got >= 256 * 1024)
+			break;
+	}
+	if (got > 0) {
+		/* The owner may release (and free) u: nothing after this. */
+		u->cb->on_readable(u->owner, u);
 		return;
 	}
-	n = recv(u->fd, sy_buf_wpos(&u->in), sy_buf_room(&u->in), 0);
 	if (n == -1) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) {
 			sy_buf_release_if_empty(&u->in);
@@ -429,16 +520,10 @@ upstream_read(struct sy_upstream *u)
 		upstream_fail(u, errno);
 		return;
 	}
-	if (n == 0) {
-		sy_buf_release_if_empty(&u->in);
-		u->eof = true;
-		upstream_update_events(u);
-		u->cb->on_eof(u->owner, u);
-		return;
-	}
-	u->in.end += (size_t)n;
-	upstream_stat(u, SY_CLUSTER_upstream_cx_rx_bytes_total, n);
-	u->cb->on_readable(u->owner, u);
+	sy_buf_release_if_empty(&u->in);
+	u->eof = true;
+	upstream_update_events(u);
+	u->cb->on_eof(u->owner, u);
 }
 
 static void
@@ -456,6 +541,11 @@ upstream_on_event(struct sy_loop *loop, int fd, short revents, void *arg)
 			err = 0;
 		else if (err == 0)
 			err = ECONNREFUSED;
+		if (err == 0 && u->cluster->tls.enabled) {
+			/* The connect timeout keeps running through the handshake. */
+			upstream_handshake(u);
+			return;
+		}
 		sy_timer_stop(up.loop, &u->timer);
 		if (err != 0) {
 			sy_log(SY_LOG_WARN, "cannot connect to cluster \"%s\" (%s): %s", u->cluster->name,
@@ -475,15 +565,25 @@ upstream_on_event(struct sy_loop *loop, int fd, short revents, void *arg)
 		upstream_unpool(u);
 		upstream_close(u);
 		return;
+	case SY_UP_HANDSHAKE:
+		upstream_handshake(u);
+		return;
 	case SY_UP_DEAD:
 		return;
 	case SY_UP_ACTIVE:
 		break;
 	}
 	if (revents & POLLOUT) {
+		bool reread = u->tls_want_write && sy_buf_len(&u->out) == 0;
+
 		sy_upstream_flush(u);
 		if (u->state != SY_UP_ACTIVE)
 			return;
+		if (reread) {
+			/* TLS needed to write before it could read on. */
+			u->tls_want_write = false;
+			revents |= POLLIN;
+		}
 	}
 	if ((revents & (POLLIN | POLLHUP | POLLERR)) && !u->read_paused && !u->eof)
 		upstream_read(u);
