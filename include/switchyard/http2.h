@@ -73,6 +73,14 @@ void sy_h2_client_fini(void);
  */
 struct sy_h2_ustream *sy_h2_ustream_open(const struct sy_conf_cluster *cluster,
     struct sy_arena *arena, const struct sy_h2_upstream_cb *cb, void *owner);
+/*
+ * The same on a connection that is up already (a TLS connection whose
+ * ALPN picked h2): it becomes a new shared session of its endpoint.  The
+ * caller gives up u.
+ */
+struct sy_upstream;
+struct sy_h2_ustream *sy_h2_ustream_open_on(struct sy_upstream *u, struct sy_arena *arena,
+    const struct sy_h2_upstream_cb *cb, void *owner);
 /* After on_ready: did the peer send SETTINGS_ENABLE_CONNECT_PROTOCOL = 1? */
 bool sy_h2_ustream_connect_allowed(const struct sy_h2_ustream *us);
 /* "cluster/127.0.0.1:9000" */

@@ -678,8 +678,9 @@ static const struct sy_upstream_cb h2c_up_cb = {
 	.on_error = h2c_up_error,
 };
 
+/* A session without its connection yet; u is a new connection or NULL. */
 static struct h2c_session *
-h2c_session_new(const struct sy_conf_cluster *cluster, unsigned endpoint)
+h2c_session_new(const struct sy_conf_cluster *cluster, unsigned endpoint, struct sy_upstream *u)
 {
 	struct h2c_cluster *hc = &h2c.clusters[cluster->index];
 	nghttp2_session_callbacks *cbs;
@@ -724,8 +725,13 @@ h2c_session_new(const struct sy_conf_cluster *cluster, unsigned endpoint)
 		free(ss);
 		return NULL;
 	}
-	ss->u = sy_upstream_connect(cluster, endpoint, &h2c_up_cb, ss);
-	if (ss->u == NULL) {
+	if (u != NULL) {
+		/* A connection that is up already (its ALPN said h2): adopt it. */
+		u->cb = &h2c_up_cb;
+		u->owner = ss;
+		ss->u = u;
+		ss->connected = true;
+	} else if ((ss->u = sy_upstream_connect(cluster, endpoint, &h2c_up_cb, ss)) == NULL) {
 		int err = errno;
 
 		nghttp2_session_del(ss->ng);
@@ -736,8 +742,13 @@ h2c_session_new(const struct sy_conf_cluster *cluster, unsigned endpoint)
 	h2c_cluster_stat(cluster, SY_CLUSTER_upstream_cx_http2_total, 1);
 	ss->next = hc->eps[endpoint];
 	hc->eps[endpoint] = ss;
+	if (ss->connected)
+		h2c_flush(ss);
 	return ss;
 }
+
+static struct sy_h2_ustream *h2c_stream_new(struct h2c_session *ss, struct sy_arena *arena,
+    const struct sy_h2_upstream_cb *cb, void *owner);
 
 static bool
 h2c_session_usable(struct h2c_session *ss)
@@ -759,7 +770,6 @@ sy_h2_ustream_open(const struct sy_conf_cluster *cluster, struct sy_arena *arena
 {
 	struct h2c_cluster *hc = h2c_cluster_get(cluster);
 	struct h2c_session *ss = NULL;
-	struct sy_h2_ustream *us;
 	unsigned i, ep = 0;
 	int pick;
 
@@ -779,9 +789,31 @@ sy_h2_ustream_open(const struct sy_conf_cluster *cluster, struct sy_arena *arena
 	if (ss == NULL) {
 		if ((pick = sy_upstream_pick(cluster)) < 0)
 			return NULL;
-		if ((ss = h2c_session_new(cluster, (unsigned)pick)) == NULL)
+		if ((ss = h2c_session_new(cluster, (unsigned)pick, NULL)) == NULL)
 			return NULL;
 	}
+	return h2c_stream_new(ss, arena, cb, owner);
+}
+
+struct sy_h2_ustream *
+sy_h2_ustream_open_on(struct sy_upstream *u, struct sy_arena *arena,
+    const struct sy_h2_upstream_cb *cb, void *owner)
+{
+	struct h2c_session *ss;
+
+	if (h2c_cluster_get(u->cluster) == NULL)
+		return NULL;
+	if ((ss = h2c_session_new(u->cluster, u->endpoint, u)) == NULL)
+		return NULL;
+	return h2c_stream_new(ss, arena, cb, owner);
+}
+
+static struct sy_h2_ustream *
+h2c_stream_new(struct h2c_session *ss, struct sy_arena *arena, const struct sy_h2_upstream_cb *cb,
+    void *owner)
+{
+	struct sy_h2_ustream *us;
+
 	if ((us = calloc(1, sizeof(*us))) == NULL)
 		return NULL;
 	us->sess = ss;

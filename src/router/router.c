@@ -317,6 +317,8 @@ static int
 router_connect(struct router_state *r)
 {
 	if (r->up_h2) {
+		if (r->us != NULL)
+			return 0;	/* opened on the probe's connection */
 		r->us = sy_h2_ustream_open(r->act->cluster_ref, &r->s->arena, &router_h2_cb, r);
 		if (r->us == NULL) {
 			if (errno == EAGAIN) {
@@ -431,9 +433,13 @@ router_probe_connected(void *owner, struct sy_upstream *u)
 	r->probing = false;
 	r->probe_u = NULL;
 	if (alpn != NULL && strcmp(alpn, "h2") == 0) {
-		/* HTTP/2 goes through the shared sessions: this one is not needed. */
-		sy_upstream_release(u, false);
+		/* The connection becomes a shared HTTP/2 session, this stream its first. */
 		r->up_h2 = true;
+		if ((r->us = sy_h2_ustream_open_on(u, &r->s->arena, &router_h2_cb, r)) == NULL) {
+			sy_upstream_release(u, false);
+			router_fail(r, 502, "cannot start an HTTP/2 session");
+			return;
+		}
 	} else {
 		u->cb = &router_up_cb;
 		r->u = u;
