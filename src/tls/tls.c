@@ -58,11 +58,15 @@ sy_tls_library_version(void)
 	return OpenSSL_version(OPENSSL_VERSION);
 }
 
-/* The last OpenSSL error as text (and the queue cleared). */
+/*
+ * The first OpenSSL error as text (and the queue cleared): for a file,
+ * the first says why ("No such file or directory", "no start line"),
+ * the last only which wrapper gave up.
+ */
 static const char *
 tls_err(char *buf, size_t len)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e = ERR_peek_error();
 
 	if (e == 0)
 		snprintf(buf, len, "unknown error");
@@ -221,12 +225,13 @@ tls_server_ctx(struct sy_tls_ctx *t, const struct sy_conf_tls *ct, const struct 
 		    cert->certificate, tls_err(ebuf, sizeof(ebuf)));
 		goto fail;
 	}
-	if (SSL_CTX_use_PrivateKey_file(ctx, cert->private_key, SSL_FILETYPE_PEM) != 1) {
+	if (SSL_CTX_use_PrivateKey_file(ctx, cert->private_key, SSL_FILETYPE_PEM) != 1 &&
+	    ERR_GET_REASON(ERR_peek_last_error()) != X509_R_KEY_VALUES_MISMATCH) {
 		sy_conf_errors_add(errs, file, cert->line, "tls: cannot load private key \"%s\": %s",
 		    cert->private_key, tls_err(ebuf, sizeof(ebuf)));
 		goto fail;
 	}
-	if (SSL_CTX_check_private_key(ctx) != 1) {
+	if (ERR_peek_last_error() != 0 || SSL_CTX_check_private_key(ctx) != 1) {
 		sy_conf_errors_add(errs, file, cert->line,
 		    "tls: private key \"%s\" does not match certificate \"%s\"", cert->private_key,
 		    cert->certificate);
@@ -431,13 +436,20 @@ tls_io_error(struct sy_conn *c, int err, bool reading)
 		return -1;
 	case SSL_ERROR_SYSCALL:
 		if (errno == 0) {
-			/* EOF without close_notify: the peer is gone. */
+			/* EOF without close_notify (OpenSSL 1.1): the peer is gone. */
 			if (reading)
 				return 0;
 			errno = EPIPE;
 		}
 		ERR_clear_error();
 		return -1;
+	case SSL_ERROR_SSL:
+		/* OpenSSL 3 reports a FIN without close_notify this way: EOF too. */
+		if (reading && ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			ERR_clear_error();
+			return 0;
+		}
+		/* FALLTHROUGH */
 	default:
 		ERR_clear_error();
 		errno = EPROTO;
@@ -729,6 +741,12 @@ tls_client_error(int err, bool reading, bool *want_write)
 		}
 		ERR_clear_error();
 		return -1;
+	case SSL_ERROR_SSL:
+		if (reading && ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			ERR_clear_error();
+			return 0;
+		}
+		/* FALLTHROUGH */
 	default:
 		ERR_clear_error();
 		errno = EPROTO;
