@@ -145,6 +145,14 @@ h2c_schedule(struct h2c_session *ss)
 	sy_timer_start(h2c.loop, &ss->kick, 0);
 }
 
+/* Owner calls frame at the end of the loop iteration: one write for all. */
+static void
+h2c_defer_flush(struct h2c_session *ss)
+{
+	ss->want_flush = true;
+	h2c_schedule(ss);
+}
+
 static void
 h2c_unlink_session(struct h2c_session *ss)
 {
@@ -870,7 +878,7 @@ sy_h2_ustream_submit(struct sy_h2_ustream *us, const struct sy_msg *req, bool en
 		return -1;
 	}
 	us->id = id;
-	h2c_flush(ss);
+	h2c_defer_flush(ss);
 	return 0;
 }
 
@@ -889,7 +897,7 @@ sy_h2_ustream_send_data(struct sy_h2_ustream *us, const void *p, size_t n, bool 
 		us->deferred = false;
 		nghttp2_session_resume_data(ss->ng, us->id);
 	}
-	h2c_flush(ss);
+	h2c_defer_flush(ss);
 	return 0;
 }
 
@@ -914,7 +922,7 @@ sy_h2_ustream_pause_read(struct sy_h2_ustream *us, bool pause)
 	us->read_paused = pause;
 	if (!pause && us->sess != NULL && !us->sess->dead) {
 		h2c_consume(us->sess, us);
-		h2c_flush(us->sess);
+		h2c_defer_flush(us->sess);
 	}
 }
 
@@ -942,7 +950,7 @@ h2c_close(struct sy_h2_ustream *us, uint32_t code)
 			nghttp2_session_consume_connection(ss->ng, us->unconsumed);
 		if (!us->ended || !us->out_eof)
 			nghttp2_submit_rst_stream(ss->ng, NGHTTP2_FLAG_NONE, us->id, code);
-		h2c_flush(ss);
+		h2c_defer_flush(ss);
 	}
 	h2c_schedule(ss);
 }

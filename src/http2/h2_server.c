@@ -90,6 +90,18 @@ h2_schedule(struct h2_server *h)
 		sy_timer_start(h->c->loop, &h->kick, 0);
 }
 
+/*
+ * Frames from sink calls go out at the end of the loop iteration (the
+ * kick timer), so that every stream's bytes of one iteration share one
+ * write, and a body's last DATA carries END_STREAM.
+ */
+static void
+h2_defer_flush(struct h2_server *h)
+{
+	h->want_flush = true;
+	h2_schedule(h);
+}
+
 /* The connection is beyond saving: GOAWAY (if it can still go out), close. */
 static void
 h2_fatal(struct h2_server *h, uint32_t code)
@@ -591,7 +603,7 @@ h2_send_head(struct sy_stream *s, struct sy_msg *resp, bool end_stream)
 		    nghttp2_strerror(rv));
 		return -1;
 	}
-	h2_flush(h);
+	h2_defer_flush(h);
 	return 0;
 }
 
@@ -611,7 +623,7 @@ h2_send_data(struct sy_stream *s, const void *p, size_t n, bool end_stream)
 		st->data_deferred = false;
 		nghttp2_session_resume_data(h->ng, st->id);
 	}
-	h2_flush(h);
+	h2_defer_flush(h);
 	return 0;
 }
 
@@ -636,7 +648,7 @@ h2_send_continue(struct sy_stream *s)
 		return 0;
 	if (nghttp2_submit_headers(st->h->ng, NGHTTP2_FLAG_NONE, st->id, NULL, &nv, 1, NULL) < 0)
 		return -1;
-	h2_flush(st->h);
+	h2_defer_flush(st->h);
 	return 0;
 }
 
@@ -650,7 +662,7 @@ h2_sink_pause_read(struct sy_stream *s, bool pause)
 	st->read_paused = pause;
 	if (!pause && !st->closed && !st->h->c->closed) {
 		h2_consume(st->h, st);
-		h2_flush(st->h);
+		h2_defer_flush(st->h);
 	}
 }
 
@@ -681,8 +693,7 @@ h2_sink_reset(struct sy_stream *s)
 	/* RFC 8441 / 9113 8.5: a tunnel that fails is a CONNECT_ERROR. */
 	nghttp2_submit_rst_stream(h->ng, NGHTTP2_FLAG_NONE, st->id,
 	    st->connect ? NGHTTP2_CONNECT_ERROR : NGHTTP2_INTERNAL_ERROR);
-	h2_flush(h);
-	h2_schedule(h);
+	h2_defer_flush(h);
 }
 
 static void
