@@ -129,7 +129,7 @@ BENCH_BINS := $(BUILD)/bench/sy-load
 
 $(BUILD)/bench/sy-load: bench/sy-load.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< $(OPENSSL_LIBS) $(ALL_LDFLAGS)
+	$(CC) $(ALL_CFLAGS) -pthread -o $@ $< $(NGHTTP2_LIBS) $(OPENSSL_LIBS) $(ALL_LDFLAGS)
 
 bench-tools: $(BENCH_BINS)
 

@@ -9,9 +9,13 @@
  * repeat: handshakes/s), stream (each connection keeps a window of data
  * in flight: echoed bytes/s) and idle (open C WebSockets, say "ready C",
  * hold them until told, then check that each still echoes).  The result
- * is one JSON line on stdout; diagnostics go to stderr.
+ * is one JSON line on stdout; diagnostics go to stderr.  A fifth mode, h2,
+ * is pingpong over HTTP/2: one cleartext connection with prior knowledge
+ * (nghttp2), and once the server's SETTINGS allow extended CONNECT, every
+ * WebSocket is a stream of it opened as RFC 8441 says (:method CONNECT,
+ * :protocol websocket, answered 200), carrying the same masked frames.
  *
- * Deliberately not here: TLS, HTTP/2, extensions, text frames (the echo
+ * Deliberately not here: TLS, extensions, text frames (the echo
  * of binary frames needs no UTF-8 check on either side) and any code of
  * the daemon, so the tool measures the proxy with an independent client.
  * Masks come from a xorshift generator seeded by RAND_bytes: unpredictable
@@ -44,6 +48,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <nghttp2/nghttp2.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -59,8 +64,9 @@
 #define LOAD_HIST_SLOTS 3840		/* log-linear histogram, 1/64 precision */
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
-enum load_mode { MODE_PINGPONG, MODE_HANDSHAKE, MODE_STREAM, MODE_IDLE };
-static const char *const mode_names[] = { "pingpong", "handshake", "stream", "idle" };
+enum load_mode { MODE_PINGPONG, MODE_HANDSHAKE, MODE_STREAM, MODE_IDLE, MODE_H2 };
+static const char *const mode_names[] = { "pingpong", "handshake", "stream", "idle", "h2" };
+#define LOAD_MODES 5
 
 enum lc_state {
 	LC_FREE,	/* no socket */
@@ -115,6 +121,12 @@ struct lc {
 	uint64_t tx_msg, rx_msg;	/* messages sent, echoes completed */
 	uint64_t rx_off;		/* bytes of the current echo received */
 	uint64_t tx_bytes, rx_bytes;	/* payload bytes (stream window) */
+	/* h2 mode: this WebSocket is a stream of the thread's connection (fd is -1) */
+	struct h2conn *h2;
+	int32_t stream_id;
+	bool h2_live;		/* the stream is open in nghttp2 (not closed or reset) */
+	bool h2_eof;		/* our END_STREAM went out */
+	int h2_status;		/* :status of the response */
 };
 
 struct load_thread {
@@ -137,6 +149,20 @@ struct load_thread {
 	struct load_hist hist;
 	char first_error[256];
 	int64_t t_last_done;
+	struct h2conn *h2;	/* h2 mode */
+};
+
+/* h2 mode: the one HTTP/2 connection a thread carries its streams on. */
+struct h2conn {
+	struct load_thread *th;
+	int fd;
+	bool connected, settings_seen, dead, pollout;
+	int64_t now, deadline;	/* now: for the callbacks; deadline: connect and SETTINGS */
+	nghttp2_session *sess;
+	unsigned char *out;	/* serialized frames not yet written */
+	size_t out_len, out_off, out_cap;
+	uint32_t max_streams;	/* the server's SETTINGS_MAX_CONCURRENT_STREAMS */
+	uint64_t writes, reads;	/* syscalls, for the report */
 };
 
 static struct {
@@ -191,14 +217,16 @@ usage(int code)
 	    "  stream     each connection keeps -w bytes in flight\n"
 	    "  idle       open -c WebSockets, print \"ready N\", hold them until stdin\n"
 	    "             closes or has a line, SIGUSR1/SIGTERM, or -d; then check each\n"
+	    "  h2         pingpong on -c WebSockets that are streams of ONE HTTP/2\n"
+	    "             connection (h2c prior knowledge, RFC 8441 extended CONNECT)\n"
 	    "\n"
 	    "  -a addr:port  target, 127.0.0.0/8 or [::1] only\n"
-	    "  -c conns      connections (default 50)\n"
+	    "  -c conns      connections, or streams in h2 mode (default 50)\n"
 	    "  -s bytes      message size (default 64)\n"
 	    "  -d seconds    measured duration, or the hold time in idle mode (default 10)\n"
 	    "  -n count      stop after this many messages or handshakes (0: no bound)\n"
 	    "  -W seconds    warm-up before counting starts (default 0)\n"
-	    "  -t threads    threads sharing the connections (default 1; idle: 1)\n"
+	    "  -t threads    threads sharing the connections (default 1; idle, h2: 1)\n"
 	    "  -T seconds    deadline of each connect, handshake or echo (default 10)\n"
 	    "  -B burst      idle: connections being opened at once (default 256)\n"
 	    "  -w bytes      stream: payload in flight per connection (default 4 x -s, >= 256 KiB)\n"
@@ -211,6 +239,8 @@ usage(int code)
 /* ---- errors ----------------------------------------------------------- */
 
 static void lc_drop(struct lc *c);
+static int h2_stream_kick(struct lc *c);
+static void h2_stream_reset(struct lc *c);
 
 static void
 th_error(struct load_thread *th, const char *fmt, ...)
@@ -413,6 +443,9 @@ lc_flush(struct lc *c)
 {
 	ssize_t n;
 
+	if (c->h2 != NULL)
+		return h2_stream_kick(c);
+
 	while (c->out_off < c->out_len) {
 		n = send(c->fd, c->out + c->out_off, c->out_len - c->out_off, MSG_NOSIGNAL);
 		if (n > 0) {
@@ -466,6 +499,8 @@ lc_close_fd(struct lc *c)
 static void
 lc_drop(struct lc *c)
 {
+	if (c->h2 != NULL)
+		h2_stream_reset(c);
 	lc_close_fd(c);
 	c->state = LC_DONE;
 	c->in_flight = false;
@@ -598,7 +633,7 @@ lc_pump(struct lc *c, int64_t now)
 		return;
 	switch (th->phase) {
 	case PH_RUN:
-		if (g.mode == MODE_PINGPONG) {
+		if (g.mode == MODE_PINGPONG || g.mode == MODE_H2) {
 			if (c->in_flight)
 				return;
 			if (now >= g.t_end || !quota_take(th)) {
@@ -709,6 +744,8 @@ lc_on_control(struct lc *c, int64_t now)
 			return -1;
 		}
 		c->close_rcvd = true;
+		if (c->h2 != NULL)	/* the closing handshake is done: END_STREAM */
+			return h2_stream_kick(c);
 		return 0;
 	case 0x9:
 		if (frame_put(c, 0xa, c->ctl, c->ctl_len) == -1)
@@ -805,7 +842,7 @@ lc_parse(struct lc *c, const unsigned char *p, size_t n, int64_t now)
 				return lc_fail(c, "echo of message %" PRIu64 " has %" PRIu64 " of %u bytes",
 				    c->rx_msg, c->rx_off, g.size), -1;
 			lc_on_message(c, now);
-			if (c->state == LC_DONE || c->fd < 0)
+			if (c->state == LC_DONE || (c->fd < 0 && c->h2 == NULL))
 				return -1;
 		}
 	}
@@ -1029,6 +1066,600 @@ lc_on_event(struct lc *c, uint32_t events, int64_t now)
 	}
 }
 
+/* ---- h2 mode ---------------------------------------------------------- */
+
+/*
+ * One HTTP/2 connection per thread (h2 forces one thread), its WebSockets
+ * are streams.  Each stream is a struct lc with fd -1: frame_put() queues
+ * whole WebSocket frames in c->out as in the other modes, and lc_flush()
+ * only tells nghttp2 that the stream's data source has more (the source
+ * hands c->out to nghttp2 as DATA).  Everything nghttp2 serializes goes
+ * through one output buffer and one send() per pass, so an echo arriving
+ * for many streams at once costs one read and one write.
+ */
+
+#define H2_OUT_BATCH (64 * 1024)
+
+static void
+h2_close_socket(struct h2conn *h)
+{
+	if (h->fd >= 0) {
+		epoll_ctl(h->th->ep, EPOLL_CTL_DEL, h->fd, NULL);
+		close(h->fd);
+		h->fd = -1;
+	}
+}
+
+/* The connection failed: every stream still going fails with it. */
+static void
+h2_fail_all(struct h2conn *h, const char *fmt, ...)
+{
+	struct load_thread *th = h->th;
+	va_list ap;
+	char msg[200];
+	unsigned i;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (!h->dead)
+		th_error(th, "h2 connection: %s", msg);
+	h->dead = true;
+	for (i = 0; i < th->nconns; i++) {
+		struct lc *c = &th->conns[i];
+
+		if (c->state == LC_FREE || c->state == LC_DONE)
+			continue;
+		th->errors++;		/* the first error names the connection's failure */
+		c->h2_live = false;
+		lc_close_fd(c);
+		c->state = LC_DONE;
+		c->in_flight = false;
+	}
+	h2_close_socket(h);
+}
+
+static void
+h2_want_out(struct h2conn *h, bool on)
+{
+	struct epoll_event ev;
+
+	if (h->pollout == on || h->fd < 0)
+		return;
+	ev.events = EPOLLIN | (on ? EPOLLOUT : 0);
+	ev.data.ptr = h;
+	if (epoll_ctl(h->th->ep, EPOLL_CTL_MOD, h->fd, &ev) == 0)
+		h->pollout = on;
+}
+
+/* Serialize what nghttp2 has and write it.  0, or -1 (connection failed). */
+static int
+h2_flush(struct h2conn *h)
+{
+	for (;;) {
+		ssize_t n;
+
+		if (h->dead || h->sess == NULL)
+			return -1;
+		while (h->out_len < H2_OUT_BATCH) {
+			const uint8_t *d;
+			ssize_t k = nghttp2_session_mem_send(h->sess, &d);
+
+			if (k < 0) {
+				h2_fail_all(h, "nghttp2_session_mem_send: %s", nghttp2_strerror((int)k));
+				return -1;
+			}
+			if (k == 0)
+				break;
+			if (h->out_len + (size_t)k > h->out_cap) {
+				size_t cap = h->out_cap ? h->out_cap : H2_OUT_BATCH;
+				unsigned char *p;
+
+				while (cap < h->out_len + (size_t)k)
+					cap *= 2;
+				if ((p = realloc(h->out, cap)) == NULL) {
+					h2_fail_all(h, "out of memory");
+					return -1;
+				}
+				h->out = p;
+				h->out_cap = cap;
+			}
+			memcpy(h->out + h->out_len, d, (size_t)k);
+			h->out_len += (size_t)k;
+		}
+		if (h->out_off == h->out_len) {
+			h->out_off = h->out_len = 0;
+			h2_want_out(h, false);
+			return 0;
+		}
+		n = send(h->fd, h->out + h->out_off, h->out_len - h->out_off, MSG_NOSIGNAL);
+		h->writes++;
+		if (n > 0) {
+			h->out_off += (size_t)n;
+			if (h->out_off == h->out_len)
+				h->out_off = h->out_len = 0;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			if (h->out_off > 0) {
+				memmove(h->out, h->out + h->out_off, h->out_len - h->out_off);
+				h->out_len -= h->out_off;
+				h->out_off = 0;
+			}
+			h2_want_out(h, true);
+			return 0;
+		}
+		h2_fail_all(h, "send: %s", n < 0 ? strerror(errno) : "wrote nothing");
+		return -1;
+	}
+}
+
+/* lc_flush() of a stream: its data source has more (or its END_STREAM is due). */
+static int
+h2_stream_kick(struct lc *c)
+{
+	if (c->h2_live && !c->h2->dead)
+		nghttp2_session_resume_data(c->h2->sess, c->stream_id);
+	return 0;
+}
+
+/* lc_drop() of a stream: reset it unless it is closed already. */
+static void
+h2_stream_reset(struct lc *c)
+{
+	if (c->h2_live && !c->h2->dead)
+		nghttp2_submit_rst_stream(c->h2->sess, NGHTTP2_FLAG_NONE, c->stream_id, NGHTTP2_CANCEL);
+	c->h2_live = false;
+}
+
+/* The data source of every stream: whatever whole frames c->out holds. */
+static ssize_t
+h2_read_cb(nghttp2_session *s, int32_t sid, uint8_t *buf, size_t len, uint32_t *flags,
+    nghttp2_data_source *src, void *ud)
+{
+	struct lc *c = src->ptr;
+	size_t avail;
+
+	(void)s;
+	(void)sid;
+	(void)ud;
+	if (c->state == LC_FREE || c->state == LC_DONE) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		return 0;
+	}
+	avail = c->out_len - c->out_off;
+	if (avail == 0 && !(c->state == LC_CLOSING && c->close_rcvd))
+		return NGHTTP2_ERR_DEFERRED;
+	if (avail > len)
+		avail = len;
+	memcpy(buf, c->out + c->out_off, avail);
+	c->out_off += avail;
+	if (c->out_off == c->out_len)
+		c->out_off = c->out_len = 0;
+	/* Both close frames seen: the WebSocket is over, so is our half of the stream. */
+	if (c->out_len == 0 && c->state == LC_CLOSING && c->close_rcvd) {
+		*flags |= NGHTTP2_DATA_FLAG_EOF;
+		c->h2_eof = true;
+	}
+	return (ssize_t)avail;
+}
+
+static struct lc *
+h2_stream(nghttp2_session *s, int32_t sid)
+{
+	struct lc *c = sid > 0 ? nghttp2_session_get_stream_user_data(s, sid) : NULL;
+
+	return c != NULL && c->state != LC_FREE && c->state != LC_DONE ? c : NULL;
+}
+
+static void h2_stream_start(struct h2conn *h, struct lc *c, int64_t now);
+
+static int
+h2_on_header(nghttp2_session *s, const nghttp2_frame *f, const uint8_t *name, size_t namelen,
+    const uint8_t *value, size_t valuelen, uint8_t flags, void *ud)
+{
+	struct lc *c;
+
+	(void)flags;
+	(void)ud;
+	if (f->hd.type != NGHTTP2_HEADERS || (c = h2_stream(s, f->hd.stream_id)) == NULL ||
+	    c->state != LC_HANDSHAKE)
+		return 0;
+	if (namelen == 7 && memcmp(name, ":status", 7) == 0) {
+		c->h2_status = 0;
+		for (size_t i = 0; i < valuelen && i < 3; i++)
+			c->h2_status = c->h2_status * 10 + (value[i] - '0');
+	} else if (namelen == 24 && memcmp(name, "sec-websocket-extensions", 24) == 0) {
+		c->h2_status = -1;
+	}
+	return 0;
+}
+
+static int
+h2_on_frame(nghttp2_session *s, const nghttp2_frame *f, void *ud)
+{
+	struct h2conn *h = ud;
+	struct load_thread *th = h->th;
+	struct lc *c;
+
+	switch (f->hd.type) {
+	case NGHTTP2_SETTINGS:
+		if ((f->hd.flags & NGHTTP2_FLAG_ACK) || h->settings_seen)
+			return 0;
+		h->settings_seen = true;
+		h->max_streams = nghttp2_session_get_remote_settings(s,
+		    NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS);
+		if (nghttp2_session_get_remote_settings(s, NGHTTP2_SETTINGS_ENABLE_CONNECT_PROTOCOL) != 1) {
+			h2_fail_all(h, "the server does not allow extended CONNECT "
+			    "(no SETTINGS_ENABLE_CONNECT_PROTOCOL = 1 in its SETTINGS)");
+			return 0;
+		}
+		if (h->max_streams < th->nconns) {
+			h2_fail_all(h, "the server allows %u concurrent streams, %u wanted",
+			    h->max_streams, th->nconns);
+			return 0;
+		}
+		while (th->next_slot < th->nconns && !h->dead)
+			h2_stream_start(h, &th->conns[th->next_slot++], h->now);
+		return 0;
+	case NGHTTP2_GOAWAY:
+		if (f->goaway.error_code != NGHTTP2_NO_ERROR)
+			h2_fail_all(h, "GOAWAY from the server: %s",
+			    nghttp2_http2_strerror(f->goaway.error_code));
+		return 0;
+	case NGHTTP2_HEADERS:
+		if ((c = h2_stream(s, f->hd.stream_id)) == NULL)
+			return 0;
+		if (c->state == LC_HANDSHAKE) {
+			if (c->h2_status >= 100 && c->h2_status < 200 && !(f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+				c->h2_status = 0;	/* interim response */
+				return 0;
+			}
+			if (c->h2_status == -1) {
+				lc_fail(c, "200 names an extension nobody asked for");
+				return 0;
+			}
+			if (c->h2_status != 200 || (f->hd.flags & NGHTTP2_FLAG_END_STREAM)) {
+				lc_fail(c, "expected 200 to the extended CONNECT, got %d%s", c->h2_status,
+				    (f->hd.flags & NGHTTP2_FLAG_END_STREAM) ? " with END_STREAM" : "");
+				return 0;
+			}
+			lc_on_open(c, h->now);
+			return 0;
+		}
+		break;
+	case NGHTTP2_DATA:
+		if ((c = h2_stream(s, f->hd.stream_id)) == NULL)
+			return 0;
+		break;
+	default:
+		return 0;
+	}
+	/* HEADERS (trailers) or DATA on a stream that is past its 200. */
+	if ((f->hd.flags & NGHTTP2_FLAG_END_STREAM) && !(c->state == LC_CLOSING && c->close_rcvd))
+		lc_fail(c, "stream ended by the server before %s",
+		    c->state == LC_CLOSING ? "its close frame" : "the close handshake");
+	return 0;
+}
+
+static int
+h2_on_data(nghttp2_session *s, uint8_t flags, int32_t sid, const uint8_t *data, size_t len, void *ud)
+{
+	struct h2conn *h = ud;
+	struct lc *c = h2_stream(s, sid);
+
+	(void)flags;
+	if (c == NULL)
+		return 0;
+	if (c->state == LC_HANDSHAKE) {
+		lc_fail(c, "DATA before the 200");
+		return 0;
+	}
+	if (c->close_rcvd) {
+		lc_fail(c, "data after the close frame");
+		return 0;
+	}
+	if (lc_parse(c, data, len, h->now) == -1)
+		return 0;
+	lc_pump(c, h->now);
+	return 0;
+}
+
+static int
+h2_on_close(nghttp2_session *s, int32_t sid, uint32_t code, void *ud)
+{
+	struct lc *c = h2_stream(s, sid);
+
+	(void)ud;
+	if (c == NULL)
+		return 0;
+	c->h2_live = false;
+	if (c->state == LC_CLOSING && c->close_rcvd) {
+		lc_close_fd(c);		/* counters; there is no descriptor */
+		c->state = LC_DONE;
+		return 0;
+	}
+	lc_fail(c, "stream %d %s by the server (%s) %s", sid, code ? "reset" : "closed",
+	    nghttp2_http2_strerror(code),
+	    c->state == LC_HANDSHAKE ? "before the 200" :
+	    c->state == LC_CLOSING ? "before its close frame" : "while open");
+	return 0;
+}
+
+static int
+h2_on_invalid(nghttp2_session *s, const nghttp2_frame *f, int err, void *ud)
+{
+	struct lc *c = h2_stream(s, f->hd.stream_id);
+
+	(void)ud;
+	if (c != NULL)
+		lc_fail(c, "invalid frame from the server (type %u): %s", f->hd.type, nghttp2_strerror(err));
+	return 0;
+}
+
+/* Open the extended CONNECT stream of c. */
+static void
+h2_stream_start(struct h2conn *h, struct lc *c, int64_t now)
+{
+	struct load_thread *th = h->th;
+#define H2_NV(n, v) { (uint8_t *)(n), (uint8_t *)(v), sizeof(n) - 1, strlen(v), NGHTTP2_NV_FLAG_NONE }
+	nghttp2_nv nva[] = {
+		H2_NV(":method", "CONNECT"),
+		H2_NV(":protocol", "websocket"),
+		H2_NV(":scheme", "http"),
+		H2_NV(":path", g.path),
+		H2_NV(":authority", g.host),
+		H2_NV("sec-websocket-version", "13"),
+	};
+#undef H2_NV
+	nghttp2_data_provider prd;
+	int32_t id;
+
+	memset(&c->fh, 0, sizeof(*c) - offsetof(struct lc, fh));
+	c->fh_need = 2;
+	c->t_op = now;
+	c->deadline = now + (int64_t)(g.timeout * 1e9);
+	c->state = LC_HANDSHAKE;
+	th->active++;
+	th->connecting++;
+	prd.source.ptr = c;
+	prd.read_callback = h2_read_cb;
+	id = nghttp2_submit_request(h->sess, NULL, nva, sizeof(nva) / sizeof(nva[0]), &prd, c);
+	if (id < 0) {
+		lc_fail(c, "nghttp2_submit_request: %s", nghttp2_strerror(id));
+		return;
+	}
+	c->stream_id = id;
+	c->h2 = h;
+	c->h2_live = true;
+}
+
+static void
+h2_connect(struct h2conn *h, int64_t now)
+{
+	struct epoll_event ev;
+	int one = 1;
+
+	h->deadline = now + (int64_t)(g.timeout * 1e9);
+	if ((h->fd = socket(g.addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0)) == -1) {
+		h2_fail_all(h, "socket: %s", strerror(errno));
+		return;
+	}
+	setsockopt(h->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	ev.events = EPOLLIN | EPOLLOUT;
+	ev.data.ptr = h;
+	if (epoll_ctl(h->th->ep, EPOLL_CTL_ADD, h->fd, &ev) == -1) {
+		h2_fail_all(h, "epoll_ctl: %s", strerror(errno));
+		return;
+	}
+	h->pollout = true;
+	if (connect(h->fd, (struct sockaddr *)&g.addr, g.addrlen) == -1 && errno != EINPROGRESS)
+		h2_fail_all(h, "connect to %s: %s", g.addr_text, strerror(errno));
+}
+
+/* connect(2) finished: start the session (preface and our SETTINGS). */
+static void
+h2_on_connected(struct h2conn *h)
+{
+	nghttp2_session_callbacks *cb;
+	nghttp2_settings_entry iv[] = {
+		{ NGHTTP2_SETTINGS_ENABLE_PUSH, 0 },
+		{ NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE, 1 << 20 },
+	};
+	int err = 0;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(h->fd, SOL_SOCKET, SO_ERROR, &err, &len) == -1)
+		err = errno;
+	if (err != 0) {
+		h2_fail_all(h, "connect to %s: %s", g.addr_text, strerror(err));
+		return;
+	}
+	h->connected = true;
+	if (nghttp2_session_callbacks_new(&cb) != 0) {
+		h2_fail_all(h, "out of memory");
+		return;
+	}
+	nghttp2_session_callbacks_set_on_header_callback(cb, h2_on_header);
+	nghttp2_session_callbacks_set_on_frame_recv_callback(cb, h2_on_frame);
+	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cb, h2_on_data);
+	nghttp2_session_callbacks_set_on_stream_close_callback(cb, h2_on_close);
+	nghttp2_session_callbacks_set_on_invalid_frame_recv_callback(cb, h2_on_invalid);
+	err = nghttp2_session_client_new(&h->sess, cb, h);
+	nghttp2_session_callbacks_del(cb);
+	if (err != 0) {
+		h->sess = NULL;
+		h2_fail_all(h, "nghttp2_session_client_new: %s", nghttp2_strerror(err));
+		return;
+	}
+	nghttp2_submit_settings(h->sess, NGHTTP2_FLAG_NONE, iv, sizeof(iv) / sizeof(iv[0]));
+	nghttp2_session_set_local_window_size(h->sess, NGHTTP2_FLAG_NONE, 0, 1 << 24);
+	h2_flush(h);
+}
+
+static void
+h2_on_readable(struct h2conn *h)
+{
+	struct load_thread *th = h->th;
+
+	for (;;) {
+		ssize_t n = recv(h->fd, th->rbuf, LOAD_READ_BUF, 0), rv;
+
+		h->reads++;
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		if (n < 0) {
+			h2_fail_all(h, "recv: %s", strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			if (!h->settings_seen)
+				h2_fail_all(h, "connection closed by the server before its SETTINGS "
+				    "(not an HTTP/2 server?)");
+			else if (th->active > 0 || th->next_slot < th->nconns)
+				h2_fail_all(h, "connection closed by the server with %u streams open",
+				    th->active);
+			h->dead = true;
+			h2_close_socket(h);
+			return;
+		}
+		rv = nghttp2_session_mem_recv(h->sess, th->rbuf, (size_t)n);
+		if (rv < 0) {
+			h2_fail_all(h, "nghttp2_session_mem_recv: %s", nghttp2_strerror((int)rv));
+			return;
+		}
+		if (h->dead || (size_t)n < LOAD_READ_BUF)
+			break;
+	}
+	if (!h->dead)
+		h2_flush(h);
+}
+
+static void
+h2_check_timeouts(struct h2conn *h, int64_t now)
+{
+	struct load_thread *th = h->th;
+	unsigned i;
+
+	if (!h->settings_seen && !h->dead && now >= h->deadline) {
+		h2_fail_all(h, "timed out after %.1fs %s", g.timeout,
+		    h->connected ? "waiting for the server's SETTINGS" : "connecting");
+		return;
+	}
+	for (i = 0; i < th->nconns; i++) {
+		struct lc *c = &th->conns[i];
+
+		if (c->state == LC_FREE || c->state == LC_DONE || c->deadline == 0 || now < c->deadline)
+			continue;
+		lc_fail(c, "timed out after %.1fs while %s", g.timeout,
+		    c->state == LC_HANDSHAKE ? "waiting for the 200" :
+		    c->state == LC_CLOSING ? "closing" : "waiting for an echo");
+	}
+}
+
+static void
+h2_loop(struct h2conn *h, int64_t until, bool (*done)(struct load_thread *, int64_t))
+{
+	struct load_thread *th = h->th;
+	struct epoll_event evs[4];
+	int64_t now = now_ns(), last_tick = now;
+	int n, i, wait;
+
+	h->now = now;
+	while (!h->dead && !done(th, now) && now < until) {
+		wait = LOAD_TICK_MS;
+		if (until - now < (int64_t)wait * 1000000)
+			wait = (int)((until - now) / 1000000) + 1;
+		n = epoll_wait(th->ep, evs, 4, wait);
+		h->now = now = now_ns();
+		for (i = 0; i < n && h->fd >= 0; i++) {
+			uint32_t e = evs[i].events;
+
+			if (!h->connected) {
+				if (e & (EPOLLOUT | EPOLLERR | EPOLLHUP))
+					h2_on_connected(h);
+				continue;
+			}
+			if (e & (EPOLLIN | EPOLLERR | EPOLLHUP))
+				h2_on_readable(h);
+			if ((e & EPOLLOUT) && h->fd >= 0)
+				h2_flush(h);
+		}
+		if (now - last_tick >= LOAD_TICK_MS * 1000000LL) {
+			last_tick = now;
+			h2_check_timeouts(h, now);
+			if (!h->dead && h->sess != NULL)
+				h2_flush(h);
+		}
+	}
+}
+
+static bool
+h2_done_opening(struct load_thread *th, int64_t now)
+{
+	(void)now;
+	return th->h2->settings_seen && th->connecting == 0 && th->next_slot >= th->nconns;
+}
+
+static bool done_running(struct load_thread *th, int64_t now);
+static bool done_active(struct load_thread *th, int64_t now);
+
+static void *
+h2_main(struct load_thread *th)
+{
+	struct h2conn *h = th->h2;
+	int64_t now = now_ns();
+	unsigned i;
+
+	h->th = th;
+	h->fd = -1;
+	th->phase = PH_OPENING;
+	h2_connect(h, now);
+	h2_loop(h, g.t_hard_end, h2_done_opening);
+	if (!h->dead && !h2_done_opening(th, now_ns()))
+		h2_fail_all(h, "%u of %u streams open when opening ran out of time",
+		    th->open_now, th->nconns);
+	if (th->open_now < th->nconns && th->errors == 0)
+		th_error(th, "only %u of %u streams opened", th->open_now, th->nconns);
+	pthread_barrier_wait(&g.barrier);
+	pthread_barrier_wait(&g.barrier);	/* thread 0 fixed the timeline */
+	th->phase = PH_RUN;
+	now = h->now = now_ns();
+	for (i = 0; i < th->nconns; i++)
+		lc_pump(&th->conns[i], now);
+	if (!h->dead)
+		h2_flush(h);
+	h2_loop(h, g.t_end + (int64_t)(g.timeout * 1e9), done_running);
+	th->phase = PH_DRAIN;
+	now = h->now = now_ns();
+	for (i = 0; i < th->nconns; i++)
+		lc_pump(&th->conns[i], now);
+	if (!h->dead)
+		h2_flush(h);
+	h2_loop(h, now + LOAD_DRAIN_MS * 1000000LL, done_active);
+	for (i = 0; i < th->nconns; i++) {
+		struct lc *c = &th->conns[i];
+
+		if (c->state != LC_FREE && c->state != LC_DONE) {
+			th_error(th, "connection %u: still open when the run ended", c->id);
+			lc_drop(c);
+		}
+	}
+	if (!h->dead && h->sess != NULL) {
+		nghttp2_session_terminate_session(h->sess, NGHTTP2_NO_ERROR);
+		h2_flush(h);
+	}
+	h2_close_socket(h);
+	if (h->sess != NULL)
+		nghttp2_session_del(h->sess);
+	h->sess = NULL;
+	return NULL;
+}
+
 /* ---- threads ---------------------------------------------------------- */
 
 static void
@@ -1154,6 +1785,8 @@ th_main(void *arg)
 	int64_t now;
 	unsigned i;
 
+	if (g.mode == MODE_H2)
+		return h2_main(th);
 	if (g.mode != MODE_HANDSHAKE) {
 		th_open_all(th);
 		pthread_barrier_wait(&g.barrier);
@@ -1307,10 +1940,10 @@ main(int argc, char **argv)
 
 	if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0)
 		usage(argc < 2 ? 2 : 0);
-	for (i = 0; i < 4; i++)
+	for (i = 0; i < LOAD_MODES; i++)
 		if (strcmp(argv[1], mode_names[i]) == 0)
 			break;
-	if (i == 4) {
+	if (i == LOAD_MODES) {
 		fprintf(stderr, "sy-load: unknown mode \"%s\"\n", argv[1]);
 		usage(2);
 	}
@@ -1347,7 +1980,7 @@ main(int argc, char **argv)
 		usage(2);
 	if (g.count > 0 && !d_given)
 		g.duration = 3600;	/* count-bounded: -d stays the outer bound */
-	if (g.mode == MODE_IDLE)
+	if (g.mode == MODE_IDLE || g.mode == MODE_H2)
 		g.threads = 1;
 	if (g.threads > g.conns)
 		g.threads = g.conns;
@@ -1355,7 +1988,7 @@ main(int argc, char **argv)
 		g.window = 4 * (size_t)g.size > 256 * 1024 ? 4 * (size_t)g.size : 256 * 1024;
 	if (g.window < g.size)
 		g.window = g.size;
-	raise_nofile(g.conns);
+	raise_nofile(g.mode == MODE_H2 ? 1 : g.conns);
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = SIG_IGN;
@@ -1394,6 +2027,10 @@ main(int argc, char **argv)
 			return 2;
 		}
 		th->rng |= 1;
+		if (g.mode == MODE_H2 && (th->h2 = calloc(1, sizeof(*th->h2))) == NULL) {
+			fprintf(stderr, "sy-load: out of resources\n");
+			return 2;
+		}
 		for (j = 0; j < th->nconns; j++) {
 			th->conns[j].th = th;
 			th->conns[j].fd = -1;
@@ -1466,6 +2103,11 @@ main(int argc, char **argv)
 	    mode_names[g.mode], g.addr_text, g.path, g.conns, g.size, g.threads, secs,
 	    (double)(t_ready - t_start) / 1e9, opened);
 	switch (g.mode) {
+	case MODE_H2:
+		printf("\"h2_connections\":1,\"server_max_streams\":%u,\"reads\":%" PRIu64
+		    ",\"writes\":%" PRIu64 ",", threads[0].h2->max_streams, threads[0].h2->reads,
+		    threads[0].h2->writes);
+		/* fall through */
 	case MODE_PINGPONG:
 	case MODE_STREAM:
 		printf("\"messages\":%" PRIu64 ",\"msg_per_s\":%.1f,\"bytes\":%" PRIu64 ",\"bytes_per_s\":%.1f,",
