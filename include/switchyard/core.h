@@ -73,6 +73,8 @@ void sy_buf_release(struct sy_buf *b);
 bool sy_buf_release_if_empty(struct sy_buf *b);
 /* Number of pooled free blocks and blocks in use, for tests and stats. */
 void sy_buf_pool_stats(size_t *free_blocks, size_t *used_blocks);
+/* Worker start: make buffer blocks come from mmap (returned on free). */
+void sy_buf_pool_init(void);
 
 /* Monotonic milliseconds, cached per loop iteration (sy_time_update). */
 int64_t sy_now_ms(void);

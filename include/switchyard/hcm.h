@@ -75,6 +75,9 @@ struct sy_stream {
 	bool upgrade_counted;
 	bool upgrade_ignored;		/* Upgrade only named h2c: now an ordinary request */
 	const char *upstream_label;	/* "cluster/endpoint" for the access log */
+	/* What the access log needs once a tunnel dropped the heads (compact). */
+	const char *log_method, *log_path, *log_authority;
+	bool compacted;
 	const char *request_id;
 	uint64_t conn_id;
 	const char *peer;		/* client address "ip:port" */
@@ -108,6 +111,14 @@ void sy_hcm_on_tunnel_eof(struct sy_stream *s);
 void sy_hcm_on_downstream_writable(struct sy_stream *s);
 /* The tunnel ended both ways (or was torn down): the stream is done. */
 void sy_hcm_tunnel_done(struct sy_stream *s);
+/*
+ * A tunnel no longer needs the request and response heads: keep the few
+ * strings the access log uses and free the rest of the stream's arena,
+ * so an idle tunnel holds almost nothing.  s->req and s->resp become
+ * empty heads.  Call only where no head is still being read or written
+ * (the router does, once the 101/200 went out).
+ */
+void sy_hcm_stream_compact(struct sy_stream *s);
 /* Account the response bytes written by the codec (tx, access log). */
 void sy_hcm_count_tx(struct sy_stream *s, uint64_t n);
 /* End of the stream: stats and access log, then the arena is freed. */

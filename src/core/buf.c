@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,7 +20,21 @@ struct buf_free {
 
 static struct buf_free *buf_pool;
 static size_t buf_pool_free, buf_pool_used;
-#define BUF_POOL_KEEP 64
+/*
+ * Blocks kept for reuse.  In steady state only the connections moving
+ * bytes in this loop iteration hold one; a burst (many handshakes at
+ * once) takes more, and those go back to the system: the blocks are
+ * mmap-sized (see sy_buf_pool_init), so free() unmaps them instead of
+ * leaving a fragmented heap behind.
+ */
+#define BUF_POOL_KEEP 16
+
+void
+sy_buf_pool_init(void)
+{
+	/* Serve SY_BUF_SIZE blocks with mmap: freeing them returns the memory. */
+	mallopt(M_MMAP_THRESHOLD, SY_BUF_SIZE);
+}
 
 static char *
 buf_block_get(void)

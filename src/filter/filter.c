@@ -6,6 +6,7 @@
  * reply the stream ignores further decoding.  Filter types are found by
  * name in one small registry; each type lives in its own file.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "switchyard/conf.h"
@@ -32,23 +33,38 @@ sy_filter_type_find(const char *name)
 int
 sy_filter_chain_build(struct sy_stream *s, const struct sy_conf_filter *confs, unsigned n)
 {
+	size_t size, off;
 	unsigned i;
+	char *block;
 
-	s->filters = sy_arena_calloc(&s->arena, (n ? n : 1) * sizeof(*s->filters));
-	if (s->filters == NULL)
+	/*
+	 * One allocation for the array and every filter's state, outside the
+	 * stream's arena: a tunnel drops the arena (sy_hcm_stream_compact)
+	 * while its filters live on.
+	 */
+	size = ((n ? n : 1) * sizeof(*s->filters) + 15) & ~(size_t)15;
+	for (i = 0; i < n; i++) {
+		const struct sy_filter_type *t = sy_filter_type_find(confs[i].name);
+
+		if (t == NULL)
+			return -1;	/* the configuration check makes this impossible */
+		size += (t->state_size + 15) & ~(size_t)15;
+	}
+	if ((block = calloc(1, size)) == NULL)
 		return -1;
+	s->filters = (struct sy_filter *)(void *)block;
+	off = ((n ? n : 1) * sizeof(*s->filters) + 15) & ~(size_t)15;
 	for (i = 0; i < n; i++) {
 		struct sy_filter *f = &s->filters[i];
 
 		f->type = sy_filter_type_find(confs[i].name);
-		if (f->type == NULL)
-			return -1;	/* the configuration check makes this impossible */
 		f->conf = &confs[i];
 		f->stream = s;
 		f->index = i;
-		if (f->type->state_size > 0 &&
-		    (f->state = sy_arena_calloc(&s->arena, f->type->state_size)) == NULL)
-			return -1;
+		if (f->type->state_size > 0) {
+			f->state = block + off;
+			off += (f->type->state_size + 15) & ~(size_t)15;
+		}
 		s->nfilters = i + 1;
 		if (f->type->init != NULL && f->type->init(f) == -1)
 			return -1;
@@ -65,6 +81,8 @@ sy_filter_chain_destroy(struct sy_stream *s)
 		if (s->filters[i].type->destroy != NULL)
 			s->filters[i].type->destroy(&s->filters[i]);
 	s->nfilters = 0;
+	free(s->filters);
+	s->filters = NULL;
 }
 
 static bool

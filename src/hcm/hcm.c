@@ -350,6 +350,53 @@ sy_hcm_on_request_end(struct sy_stream *s)
 	sy_buf_release_if_empty(&s->scratch);
 }
 
+static const char *
+hcm_keep(struct sy_arena *a, const char *v)
+{
+	return v != NULL ? sy_arena_strdup(a, v) : NULL;
+}
+
+void
+sy_hcm_stream_compact(struct sy_stream *s)
+{
+	struct sy_arena keep;
+	const char *method, *path, *authority, *rid, *utype;
+	struct sy_msg req = s->req, resp = s->resp;
+	size_t need;
+
+	if (s->compacted)
+		return;
+	method = sy_msg_method(&s->req);
+	path = sy_msg_path(&s->req);
+	authority = sy_msg_authority(&s->req);
+	rid = s->request_id;
+	utype = s->upgrade_type;
+	/* Each string rounded up as the arena aligns it. */
+#define HCM_KEEP_SIZE(v) ((v) != NULL ? (strlen(v) + 1 + 15) & ~(size_t)15 : 0)
+	need = HCM_KEEP_SIZE(method) + HCM_KEEP_SIZE(path) + HCM_KEEP_SIZE(authority) +
+	    HCM_KEEP_SIZE(rid) + HCM_KEEP_SIZE(utype);
+#undef HCM_KEEP_SIZE
+	if (need == 0)
+		need = 16;
+	/* One chunk of exactly what is kept. */
+	sy_arena_init(&keep, need);
+	s->log_method = hcm_keep(&keep, method);
+	s->log_path = hcm_keep(&keep, path);
+	s->log_authority = hcm_keep(&keep, authority);
+	s->request_id = hcm_keep(&keep, rid);
+	s->upgrade_type = hcm_keep(&keep, utype);
+	sy_arena_fini(&s->arena);
+	s->arena = keep;
+	/* The heads keep their flags (version, has_body...) but no fields. */
+	s->req = req;
+	s->resp = resp;
+	sy_headers_init(&s->req.headers, &s->arena);
+	sy_headers_init(&s->req.trailers, &s->arena);
+	sy_headers_init(&s->resp.headers, &s->arena);
+	sy_headers_init(&s->resp.trailers, &s->arena);
+	s->compacted = true;
+}
+
 void
 sy_hcm_count_tx(struct sy_stream *s, uint64_t n)
 {
@@ -365,9 +412,9 @@ sy_hcm_stream_fini(struct sy_stream *s)
 	if (s->status != 0) {
 		memset(&e, 0, sizeof(e));
 		e.peer = s->log ? s->log->peer : NULL;
-		e.method = sy_msg_method(&s->req);
-		e.path = sy_msg_path(&s->req);
-		e.authority = sy_msg_authority(&s->req);
+		e.method = s->compacted ? s->log_method : sy_msg_method(&s->req);
+		e.path = s->compacted ? s->log_path : sy_msg_path(&s->req);
+		e.authority = s->compacted ? s->log_authority : sy_msg_authority(&s->req);
 		e.protocol = s->protocol;
 		e.status = s->status;
 		e.bytes_in = s->bytes_in;

@@ -203,8 +203,11 @@ h2_nv(nghttp2_nv *nv, const char *name, size_t nlen, const char *value, size_t v
 	nv->namelen = nlen;
 	nv->value = (uint8_t *)(uintptr_t)value;
 	nv->valuelen = vlen;
-	/* Strings live in the stream's arena until the frame is sent. */
-	nv->flags = NGHTTP2_NV_FLAG_NO_COPY_NAME | NGHTTP2_NV_FLAG_NO_COPY_VALUE;
+	/*
+	 * nghttp2 copies them at submit time: frames go out at the end of the
+	 * loop iteration, and a tunnel may drop the stream's arena before.
+	 */
+	nv->flags = NGHTTP2_NV_FLAG_NONE;
 }
 
 nghttp2_nv *

@@ -193,6 +193,25 @@ router_fail(struct router_state *r, int status, const char *why)
 	}
 }
 
+/*
+ * The tunnel is set up and no head is being parsed: drop the heads and
+ * keep only what the access log needs (an idle tunnel then holds its
+ * connections, the filter states and little else).
+ */
+static void
+router_compact(struct router_state *r)
+{
+	/*
+	 * An upgrade request whose body is still being read (a 101 before
+	 * its end) keeps its heads: the codec's parser still works in them.
+	 */
+	if (!r->req_done)
+		return;
+	sy_hcm_stream_compact(r->s);
+	sy_msg_init(&r->resp, &r->s->arena);
+	memset(&r->x, 0, sizeof(r->x));
+}
+
 static void
 router_tunnel_finish_if_done(struct router_state *r)
 {
@@ -840,6 +859,7 @@ router_up_read(struct router_state *r, struct sy_upstream *u)
 			if (r->parser_done && r->parser != NULL) {
 				sy_h1_parser_free(r->parser);
 				r->parser = NULL;
+				router_compact(r);
 			}
 			router_relay_tunnel(r, &u->in);
 			return;
@@ -994,8 +1014,12 @@ static int
 router_h2_head(void *owner, struct sy_msg *m)
 {
 	struct router_state *r = owner;
+	int rc = router_resp_head(r, m);
 
-	return router_resp_head(r, m);
+	/* The head is copied out of m by now; nothing reads it any more. */
+	if (rc == 0 && r->tunnel)
+		router_compact(r);
+	return rc;
 }
 
 static int

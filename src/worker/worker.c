@@ -366,6 +366,7 @@ sy_worker_new(const struct sy_heritage *h)
 		    strerror(errno));
 	if (!h->one_process && worker_drop_privileges(h->conf) == -1)
 		goto fail;
+	sy_buf_pool_init();
 	if ((w->loop = sy_loop_new()) == NULL)
 		goto fail;
 	if (sy_upstream_init(w->loop, h->conf) == -1 || sy_h2_client_init(w->loop) == -1)

@@ -149,7 +149,9 @@ setup_stream(struct sy_stream *s, unsigned n)
 static void
 finish_stream(struct sy_stream *s)
 {
-	s->nfilters = 0;	/* the test filters live outside the arena */
+	/* The test filters are static, not the chain's own allocation. */
+	s->nfilters = 0;
+	s->filters = NULL;
 	sy_hcm_stream_fini(s);
 }
 

@@ -696,6 +696,54 @@ START_TEST(test_access_log_no_response)
 }
 END_TEST
 
+
+/*
+ * A tunnel drops its heads (sy_hcm_stream_compact): the access log still
+ * has method, path, authority and request id, the heads keep their flags
+ * and are empty, and the arena holds only what was kept.
+ */
+START_TEST(test_compact_keeps_log_fields)
+{
+	struct sy_stream s;
+	struct recorder rec;
+	char *log;
+	size_t len, before;
+
+	sy_time_update();
+	stream_start(&s, &rec, "GET", "/ws/chat?room=1", "chat.example:8080");
+	sy_hcm_on_request_head(&s);
+	s.req.has_body = false;
+	s.req.upgrade = true;
+	s.request_id = sy_arena_strdup(&s.arena, "0123-request-id");
+	for (int i = 0; i < 20; i++)
+		ck_assert_int_eq(sy_headers_add_cstr(&s.req.headers, "x-filler",
+		    "a value that takes room in the arena of the stream"), 0);
+	before = s.arena.total;
+	sy_hcm_stream_compact(&s);
+	ck_assert(s.compacted);
+	ck_assert_uint_eq(s.req.headers.n, 0);
+	ck_assert_uint_eq(s.resp.headers.n, 0);
+	ck_assert(s.req.upgrade);
+	ck_assert_int_eq(s.req.version, SY_HTTP_11);
+	ck_assert_str_eq(s.log_method, "GET");
+	ck_assert_str_eq(s.log_path, "/ws/chat?room=1");
+	ck_assert_str_eq(s.log_authority, "chat.example:8080");
+	ck_assert_str_eq(s.request_id, "0123-request-id");
+	ck_assert_uint_lt(s.arena.total, 64);
+	ck_assert_uint_gt(before, 1000);
+	/* A second call changes nothing; the arena still serves. */
+	sy_hcm_stream_compact(&s);
+	ck_assert_str_eq(s.log_path, "/ws/chat?room=1");
+	ck_assert_int_eq(sy_headers_add_cstr(&s.req.trailers, "x-late", "1"), 0);
+	sy_hcm_stream_fini(&s);
+	log = log_read(&len);
+	ck_assert_uint_eq(count_lines(log), 1);
+	log[len - 1] = '\0';
+	log_match(log, "^" TS_RE " 127\\.0\\.0\\.1:5555 \"GET /ws/chat\\?room=1 HTTP/1\\.1\" [0-9]+ "
+	    "[0-9]+ [0-9]+ [0-9]+ \"chat\\.example:8080\" \"-\" 42 0123-request-id$", NULL, 0);
+}
+END_TEST
+
 static Suite *
 make_suite(void)
 {
@@ -730,6 +778,7 @@ make_suite(void)
 	tcase_add_test(al, test_access_log_404_and_head);
 	tcase_add_test(al, test_access_log_escaping);
 	tcase_add_test(al, test_access_log_no_response);
+	tcase_add_test(al, test_compact_keeps_log_fields);
 	suite_add_tcase(s, al);
 	return s;
 }
