@@ -75,6 +75,8 @@ bool sy_buf_release_if_empty(struct sy_buf *b);
 void sy_buf_pool_stats(size_t *free_blocks, size_t *used_blocks);
 /* Worker start: make buffer blocks come from mmap (returned on free). */
 void sy_buf_pool_init(void);
+/* About once a second: free the pooled blocks the last period did not use. */
+void sy_buf_pool_trim(void);
 
 /* Monotonic milliseconds, cached per loop iteration (sy_time_update). */
 int64_t sy_now_ms(void);

@@ -20,14 +20,33 @@ struct buf_free {
 
 static struct buf_free *buf_pool;
 static size_t buf_pool_free, buf_pool_used;
+/* Fewest free blocks since the last trim: what the load did not need. */
+static size_t buf_pool_low;
 /*
- * Blocks kept for reuse.  In steady state only the connections moving
- * bytes in this loop iteration hold one; a burst (many handshakes at
- * once) takes more, and those go back to the system: the blocks are
- * mmap-sized (see sy_buf_pool_init), so free() unmaps them instead of
- * leaving a fragmented heap behind.
+ * Blocks kept for reuse: as many as the load uses (up to the cap), so a
+ * busy worker never allocates on the hot path; sy_buf_pool_trim gives
+ * back, about once a second, what stayed unused, down to the floor, so
+ * an idle worker (thousands of idle tunnels) holds little.  The blocks
+ * are mmap-sized (sy_buf_pool_init): free() returns them to the system
+ * instead of leaving a fragmented heap behind.
  */
-#define BUF_POOL_KEEP 16
+#define BUF_POOL_KEEP_MIN 16
+#define BUF_POOL_KEEP_MAX 1024
+
+void
+sy_buf_pool_trim(void)
+{
+	size_t excess = buf_pool_low > BUF_POOL_KEEP_MIN ? buf_pool_low - BUF_POOL_KEEP_MIN : 0;
+
+	while (excess-- > 0 && buf_pool != NULL) {
+		char *p = (char *)buf_pool;
+
+		buf_pool = buf_pool->next;
+		buf_pool_free--;
+		free(p);
+	}
+	buf_pool_low = buf_pool_free;
+}
 
 void
 sy_buf_pool_init(void)
@@ -44,7 +63,8 @@ buf_block_get(void)
 	if (buf_pool != NULL) {
 		p = (char *)buf_pool;
 		buf_pool = buf_pool->next;
-		buf_pool_free--;
+		if (--buf_pool_free < buf_pool_low)
+			buf_pool_low = buf_pool_free;
 	} else if ((p = malloc(SY_BUF_SIZE)) == NULL) {
 		return NULL;
 	}
@@ -56,7 +76,7 @@ static void
 buf_block_put(char *p)
 {
 	buf_pool_used--;
-	if (buf_pool_free >= BUF_POOL_KEEP) {
+	if (buf_pool_free >= BUF_POOL_KEEP_MAX) {
 		free(p);
 		return;
 	}

@@ -332,6 +332,18 @@ router_send_head(struct router_state *r)
 	return 0;
 }
 
+/* No connection or stream could be had (errno from the acquire). */
+static void
+router_no_upstream(struct router_state *r)
+{
+	if (errno == EAGAIN) {
+		router_cluster_stat(r, SY_CLUSTER_upstream_cx_none_healthy, 1);
+		router_fail(r, 503, "no healthy upstream");
+	} else {
+		router_fail(r, 502, "cannot connect to upstream");
+	}
+}
+
 static int
 router_connect(struct router_state *r)
 {
@@ -340,12 +352,7 @@ router_connect(struct router_state *r)
 			return 0;	/* opened on the probe's connection */
 		r->us = sy_h2_ustream_open(r->act->cluster_ref, &r->s->arena, &router_h2_cb, r);
 		if (r->us == NULL) {
-			if (errno == EAGAIN) {
-				router_cluster_stat(r, SY_CLUSTER_upstream_cx_none_healthy, 1);
-				router_fail(r, 503, "no healthy upstream");
-			} else {
-				router_fail(r, 502, "cannot connect to upstream");
-			}
+			router_no_upstream(r);
 			return -1;
 		}
 		return 0;	/* the head goes out from router_h2_ready */
@@ -353,12 +360,7 @@ router_connect(struct router_state *r)
 	if (r->u == NULL)	/* a probe may have left us a connection */
 		r->u = sy_upstream_acquire(r->act->cluster_ref, &router_up_cb, r);
 	if (r->u == NULL) {
-		if (errno == EAGAIN) {
-			router_cluster_stat(r, SY_CLUSTER_upstream_cx_none_healthy, 1);
-			router_fail(r, 503, "no healthy upstream");
-		} else {
-			router_fail(r, 502, "cannot connect to upstream");
-		}
+		router_no_upstream(r);
 		return -1;
 	}
 	r->s->upstream_label = r->u->label;
@@ -415,12 +417,7 @@ router_decode_headers(struct sy_filter *f, struct sy_msg *req, bool end_stream)
 		/* protocol "auto": one TLS handshake tells (ALPN), then we go on. */
 		r->probe_u = sy_upstream_acquire(cl, &router_probe_cb, r);
 		if (r->probe_u == NULL) {
-			if (errno == EAGAIN) {
-				router_cluster_stat(r, SY_CLUSTER_upstream_cx_none_healthy, 1);
-				router_fail(r, 503, "no healthy upstream");
-			} else {
-				router_fail(r, 502, "cannot connect to upstream");
-			}
+			router_no_upstream(r);
 			return SY_FILTER_STOP;
 		}
 		r->probing = true;
@@ -890,9 +887,7 @@ router_up_connected(void *owner, struct sy_upstream *u)
 static void
 router_up_connect_failed(void *owner, struct sy_upstream *u, int err, bool timed_out)
 {
-	struct router_state *r = owner;
-
-	router_fail(r, 502, timed_out ? "upstream connect timeout" : "upstream connect error");
+	router_probe_connect_failed(owner, u, err, timed_out);
 }
 
 static void
@@ -1003,11 +998,8 @@ router_h2_ready(void *owner, struct sy_h2_ustream *us)
 static void
 router_h2_connect_failed(void *owner, struct sy_h2_ustream *us, int err, bool timed_out)
 {
-	struct router_state *r = owner;
-
 	(void)us;
-	(void)err;
-	router_fail(r, 502, timed_out ? "upstream connect timeout" : "upstream connect error");
+	router_probe_connect_failed(owner, NULL, err, timed_out);
 }
 
 static int

@@ -417,16 +417,21 @@ tls_handshake_failed(struct tls_conn *t, int err)
 	ERR_clear_error();
 }
 
-/* SSL_ERROR_* -> errno for the connection's read/write contract. */
+/*
+ * SSL_ERROR_* -> the read(2)/send(2) contract of both sides: -1 with
+ * errno EAGAIN (and *want_write when TLS must write first), 0 at the end
+ * of the stream, -1 with another errno on failure.
+ */
 static ssize_t
-tls_io_error(struct sy_conn *c, int err, bool reading)
+tls_map_error(int err, bool reading, bool *want_write)
 {
+	*want_write = false;
 	switch (err) {
 	case SSL_ERROR_WANT_READ:
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_WANT_WRITE:
-		c->io_want_write = true;
+		*want_write = true;
 		errno = EAGAIN;
 		return -1;
 	case SSL_ERROR_ZERO_RETURN:
@@ -455,6 +460,17 @@ tls_io_error(struct sy_conn *c, int err, bool reading)
 		errno = EPROTO;
 		return -1;
 	}
+}
+
+static ssize_t
+tls_io_error(struct sy_conn *c, int err, bool reading)
+{
+	bool want_write;
+	ssize_t rc = tls_map_error(err, reading, &want_write);
+
+	if (want_write)
+		c->io_want_write = true;
+	return rc;
 }
 
 static ssize_t
@@ -716,44 +732,6 @@ sy_tls_client_handshake(struct sy_tls_client *t, bool *want_write, char *why, si
 	return SY_ERROR;
 }
 
-static ssize_t
-tls_client_error(int err, bool reading, bool *want_write)
-{
-	*want_write = false;
-	switch (err) {
-	case SSL_ERROR_WANT_READ:
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_WANT_WRITE:
-		*want_write = true;
-		errno = EAGAIN;
-		return -1;
-	case SSL_ERROR_ZERO_RETURN:
-		if (reading)
-			return 0;
-		errno = EPIPE;
-		return -1;
-	case SSL_ERROR_SYSCALL:
-		if (errno == 0) {
-			if (reading)
-				return 0;
-			errno = EPIPE;
-		}
-		ERR_clear_error();
-		return -1;
-	case SSL_ERROR_SSL:
-		if (reading && ERR_GET_REASON(ERR_peek_last_error()) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
-			ERR_clear_error();
-			return 0;
-		}
-		/* FALLTHROUGH */
-	default:
-		ERR_clear_error();
-		errno = EPROTO;
-		return -1;
-	}
-}
-
 ssize_t
 sy_tls_client_read(struct sy_tls_client *t, void *p, size_t n, bool *want_write)
 {
@@ -766,7 +744,7 @@ sy_tls_client_read(struct sy_tls_client *t, void *p, size_t n, bool *want_write)
 		*want_write = false;
 		return rc;
 	}
-	return tls_client_error(SSL_get_error(t->ssl, rc), true, want_write);
+	return tls_map_error(SSL_get_error(t->ssl, rc), true, want_write);
 }
 
 ssize_t
@@ -781,7 +759,7 @@ sy_tls_client_write(struct sy_tls_client *t, const void *p, size_t n, bool *want
 		*want_write = false;
 		return rc;
 	}
-	return tls_client_error(SSL_get_error(t->ssl, rc), false, want_write);
+	return tls_map_error(SSL_get_error(t->ssl, rc), false, want_write);
 }
 
 size_t

@@ -44,6 +44,7 @@ struct sy_worker {
 	uint64_t next_conn_id;
 	struct sy_timer drain_timer;
 	struct sy_timer accept_timer;
+	struct sy_timer trim_timer;	/* gives unused pooled buffers back */
 	int *listen_fds;	/* own copy: closed on drain */
 	int exit_status;
 };
@@ -102,6 +103,18 @@ worker_close_listeners(struct sy_worker *w)
 	}
 	w->listeners_closed = true;
 	w->accepting = false;
+}
+
+/* Buffer blocks the last second did not need go back to the system. */
+#define WORKER_TRIM_MS 1000
+
+static void
+worker_trim(struct sy_loop *loop, void *arg)
+{
+	struct sy_worker *w = arg;
+
+	sy_buf_pool_trim();
+	sy_timer_start(loop, &w->trim_timer, WORKER_TRIM_MS);
 }
 
 static void
@@ -377,6 +390,8 @@ sy_worker_new(const struct sy_heritage *h)
 		goto fail;
 	worker_sig_fd = w->sig_pipe[1];
 	sy_timer_init(&w->drain_timer, worker_drain_timeout, w);
+	sy_timer_init(&w->trim_timer, worker_trim, w);
+	sy_timer_start(w->loop, &w->trim_timer, WORKER_TRIM_MS);
 	sy_timer_init(&w->accept_timer, worker_accept_resume, w);
 
 	sy_signal_set(SIGQUIT, on_sigquit, SA_RESTART);

@@ -829,7 +829,7 @@ class H2Server:
 
 # ------------------------------------------------ python3-websockets app --
 
-class WsApp:
+class WsApp(sylib.AsyncioServer):
     """The app behind the chain: a python3-websockets echo server on
     127.0.0.1:0 that records each handshake (path, headers) and each close
     it saw (code).  Path /server-close: the app closes with 4002 "bye" right
@@ -885,21 +885,6 @@ class WsApp:
         """{lower-case name: value} of the i-th handshake."""
         return {k.lower(): v for k, v in self.handshakes[i][1]}
 
-    def stop(self):
-        async def shut():
-            self.server.close()
-            await self.server.wait_closed()
-
-        if self.thread.is_alive():
-            try:
-                asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
-            except Exception:  # noqa: BLE001 - stopping anyway
-                pass
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-
-    def problems(self):
-        return []
 
 
 # ------------------------------------------------------------- programs --

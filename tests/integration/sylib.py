@@ -1264,7 +1264,29 @@ def ws_upgrade_echo_handler(conn):
 
 # -------------------------------------------- python3-websockets server --
 
-class WebSocketServer:
+class AsyncioServer:
+    """Stopping a python3-websockets server that runs its own asyncio loop
+    in a thread (self.server, self.loop, self.thread): shared by the
+    WebSocket apps of sylib, h2lib and tlslib."""
+
+    def stop(self):
+        async def shut():
+            self.server.close()
+            await self.server.wait_closed()
+
+        if self.thread.is_alive():
+            try:
+                asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
+            except Exception:  # noqa: BLE001 - stopping anyway
+                pass
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(10)
+
+    def problems(self):
+        return []
+
+
+class WebSocketServer(AsyncioServer):
     """Debian's python3-websockets as the upstream: an echo server on
     127.0.0.1:0 in its own thread and event loop; it keeps the request
     headers of every handshake it accepted (request_headers)."""
@@ -1304,21 +1326,6 @@ class WebSocketServer:
             raise self.error
         assert ready.is_set(), "python websockets server did not start"
 
-    def stop(self):
-        async def shut():
-            self.server.close()
-            await self.server.wait_closed()
-
-        if self.thread.is_alive():
-            try:
-                asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
-            except Exception:  # noqa: BLE001 - stopping anyway
-                pass
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-
-    def problems(self):
-        return []
 
 
 # ----------------------------------------------------- WebSocket framing --

@@ -459,7 +459,7 @@ class TlsH2Client(H2Client):
         return self.sock.selected_alpn_protocol()
 
 
-class WssApp:
+class WssApp(sylib.AsyncioServer):
     """A python3-websockets echo app on 127.0.0.1:0 over TLS (ssl_context
     from server_context()), in its own thread and event loop; it keeps
     every handshake's path and headers, the close codes, and counts
@@ -505,18 +505,3 @@ class WssApp:
             raise self.error
         assert ready.is_set(), "python websockets wss app did not start"
 
-    def stop(self):
-        async def shut():
-            self.server.close()
-            await self.server.wait_closed()
-
-        if self.thread.is_alive():
-            try:
-                asyncio.run_coroutine_threadsafe(shut(), self.loop).result(10)
-            except Exception:  # noqa: BLE001 - stopping anyway
-                pass
-            self.loop.call_soon_threadsafe(self.loop.stop)
-            self.thread.join(10)
-
-    def problems(self):
-        return []
