@@ -61,7 +61,7 @@ $(BUILD)/switchyard: $(BUILD)/src/master/main.o $(BUILD)/libswitchyard.a
 $(BUILD)/switchyardctl: $(BUILD)/src/ctl/switchyardctl.o $(BUILD)/libswitchyard.a
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(ALL_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libswitchyard.a tests/unit/unit.h
+$(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libswitchyard.a tests/unit/unit.h tests/unit/unit_msg.h
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(CHECK_CFLAGS) -Itests/unit -o $@ $< $(BUILD)/libswitchyard.a $(ALL_LIBS) $(CHECK_LIBS) $(ALL_LDFLAGS)
 

@@ -6,8 +6,6 @@
 #include <getopt.h>
 #include <limits.h>
 #include <libconfig.h>
-#include <nghttp2/nghttp2ver.h>
-#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,6 +13,7 @@
 #include "config.h"
 #include "switchyard/conf.h"
 #include "switchyard/http1.h"
+#include "switchyard/http2.h"
 #include "switchyard/master.h"
 #include "switchyard/stats.h"
 #include "switchyard/tls.h"
@@ -39,8 +38,8 @@ main_version(void)
 {
 	printf("switchyard %s\n", PACKAGE_VERSION);
 	printf("llhttp %s\n", sy_h1_library_version());
-	printf("nghttp2 %s\n", NGHTTP2_VERSION);
-	printf("openssl %s\n", OpenSSL_version(OPENSSL_VERSION));
+	printf("nghttp2 %s\n", sy_h2_library_version());
+	printf("openssl %s\n", sy_tls_library_version());
 	printf("libconfig %d.%d.%d\n", LIBCONFIG_VER_MAJOR, LIBCONFIG_VER_MINOR, LIBCONFIG_VER_REVISION);
 }
 
